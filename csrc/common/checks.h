@@ -1,0 +1,54 @@
+// Argument checks shared by every op's entry point. Messages name the op and the
+// argument so that a user sees what to fix, not a kernel crash.
+#pragma once
+#include <ATen/ATen.h>
+#include <string>
+
+namespace gru4rec {
+
+inline void check_defined(const at::Tensor& t, const char* op, const char* name) {
+  TORCH_CHECK(t.defined(), op, ": argument '", name, "' is undefined");
+}
+
+inline void check_float(const at::Tensor& t, const char* op, const char* name) {
+  check_defined(t, op, name);
+  TORCH_CHECK(t.scalar_type() == at::kFloat || t.scalar_type() == at::kDouble, op,
+              ": '", name, "' must be float32 or float64, got ", t.scalar_type());
+}
+
+inline void check_index(const at::Tensor& t, const char* op, const char* name) {
+  check_defined(t, op, name);
+  TORCH_CHECK(t.scalar_type() == at::kLong, op, ": '", name,
+              "' must be an int64 tensor of ids, got ", t.scalar_type());
+}
+
+inline void check_dim(const at::Tensor& t, int64_t dim, const char* op, const char* name) {
+  TORCH_CHECK(t.dim() == dim, op, ": '", name, "' must have ", dim, " dimension(s), got shape ",
+              t.sizes());
+}
+
+inline void check_same_device(const at::Tensor& a, const at::Tensor& b, const char* op,
+                              const char* name_a, const char* name_b) {
+  TORCH_CHECK(a.device() == b.device(), op, ": '", name_a, "' is on ", a.device(), " but '",
+              name_b, "' is on ", b.device());
+}
+
+inline void check_same_dtype(const at::Tensor& a, const at::Tensor& b, const char* op,
+                             const char* name_a, const char* name_b) {
+  TORCH_CHECK(a.scalar_type() == b.scalar_type(), op, ": '", name_a, "' is ", a.scalar_type(),
+              " but '", name_b, "' is ", b.scalar_type());
+}
+
+// Ids must lie in [0, n). Checked on the host only for CPU tensors: a device-side
+// check would need a synchronising copy, which the ops avoid (see CONVENTIONS.md);
+// CUDA kernels instead guard every gathered index with CUDA_KERNEL_ASSERT.
+inline void check_ids_in_range_cpu(const at::Tensor& ids, int64_t n, const char* op,
+                                   const char* name) {
+  if (!ids.is_cpu() || ids.numel() == 0) return;
+  auto mn = ids.min().item<int64_t>();
+  auto mx = ids.max().item<int64_t>();
+  TORCH_CHECK(mn >= 0 && mx < n, op, ": ids in '", name, "' must be in [0, ", n,
+              "), found min ", mn, " max ", mx);
+}
+
+}  // namespace gru4rec

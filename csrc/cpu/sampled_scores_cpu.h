@@ -1,0 +1,12 @@
+// CPU kernels of sampled_scores; same signatures as csrc/sampled_scores.h with a _cpu suffix.
+#pragma once
+#include <ATen/ATen.h>
+#include <tuple>
+#include <vector>
+
+namespace gru4rec {
+
+at::Tensor sampled_scores_forward_cpu(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& Y);
+std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const at::Tensor& dS, const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y);
+
+}  // namespace gru4rec

@@ -1,0 +1,13 @@
+// Sums the gradients of equal ids, then applies one optimiser update per unique row,
+// in place, touching only those rows of param and its state (unused state tensors
+// may be empty).
+#pragma once
+#include <ATen/ATen.h>
+#include <tuple>
+#include <vector>
+
+namespace gru4rec {
+
+void sparse_row_update_(at::Tensor& param, const at::Tensor& ids, const at::Tensor& grads, at::Tensor& state1, at::Tensor& state2, at::Tensor& velocity, at::Tensor& step_count, int64_t optimizer, double lr, double momentum, double lmbd, double eps, double p1, double p2, bool deterministic);
+
+}  // namespace gru4rec

@@ -1,0 +1,43 @@
+"""Lazy access to the compiled extension gru4rec_fast._C.
+
+Importing gru4rec_fast never requires the extension (data handling and the reference ops
+work without it); the first fused op call loads it and, if it is missing, raises
+ExtensionNotBuiltError with the command that builds it.
+"""
+import functools
+
+BUILD_HINT = (
+    "build it from the source checkout with\n"
+    "    pip install --no-build-isolation -e .\n"
+    "(or `python setup.py build_ext --inplace`; GRU4REC_FAST_CPU_ONLY=1 skips CUDA)"
+)
+
+
+class ExtensionNotBuiltError(ImportError):
+    """The compiled extension gru4rec_fast._C is missing or failed to load."""
+
+
+@functools.lru_cache(maxsize=None)
+def ext():
+    """Return the compiled module, importing it once; raise a helpful error if absent."""
+    try:
+        from gru4rec_fast import _C  # noqa: PLC0415
+    except ImportError as err:
+        raise ExtensionNotBuiltError(
+            f"gru4rec_fast's compiled extension could not be loaded ({err}); {BUILD_HINT}"
+        ) from err
+    return _C
+
+
+def available():
+    """True when the compiled extension loads."""
+    try:
+        ext()
+    except ExtensionNotBuiltError:
+        return False
+    return True
+
+
+def with_cuda():
+    """True when the extension was built with its CUDA kernels."""
+    return ext().with_cuda()

@@ -1,0 +1,28 @@
+"""Helpers shared by the test modules (importable as `support`; pytest puts tests/ on
+sys.path via pyproject's pythonpath). Nothing here queries the GPU at import time."""
+import functools
+
+import pytest
+import torch
+
+
+@functools.lru_cache(maxsize=None)
+def cuda_usable():
+    """True when a GPU is present and the extension carries CUDA kernels."""
+    if not torch.cuda.is_available():
+        return False
+    from gru4rec_fast import _ext
+    return _ext.available() and _ext.with_cuda()
+
+
+def cuda_skip_reason():
+    if not torch.cuda.is_available():
+        return "CUDA test: no GPU on this machine"
+    return "CUDA test: the extension was built without CUDA kernels"
+
+
+# Parametrise an op test over devices: `@pytest.mark.parametrize("device", DEVICES)`.
+# The CUDA case carries the `cuda` marker; conftest skips it, with the reason, where no
+# usable GPU exists, so it shows as skipped (never as a pass) on CPU CI.
+DEVICES = [pytest.param("cpu", id="cpu"),
+           pytest.param("cuda", id="cuda", marks=pytest.mark.cuda)]
