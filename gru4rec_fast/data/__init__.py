@@ -5,6 +5,10 @@ from .loading import read_events, validate_events
 from .item_index import ItemIndex
 from .sessions import SessionDataset
 from .schedule import Schedule, build_schedule, assign_slots
+from .sample_store import SampleStore, sampling_cdf, uniform_to_ids
+from .splitting import time_split
+from . import synthetic, preprocess
 
 __all__ = ["DataError", "read_events", "validate_events", "ItemIndex", "SessionDataset",
-           "Schedule", "build_schedule", "assign_slots"]
+           "Schedule", "build_schedule", "assign_slots", "SampleStore", "sampling_cdf",
+           "uniform_to_ids", "time_split", "synthetic", "preprocess"]

@@ -53,10 +53,10 @@ def _find(raw_path, names, what):
     if os.path.isfile(raw_path):
         return [raw_path]
     if os.path.isdir(raw_path):
-        found = [os.path.join(raw_path, n) for n in names
-                 if os.path.isfile(os.path.join(raw_path, n))]
-        if found:
-            return found
+        for n in names:                      # exact names first, then patterns
+            found = sorted(f for f in glob.glob(os.path.join(raw_path, n)) if os.path.isfile(f))
+            if found:
+                return found[:1]
     raise DataError(f"{raw_path}: {what} not found (expected {' or '.join(names)})")
 
 
@@ -103,7 +103,8 @@ def _norm(name):
 
 
 def read_diginetica(raw_path, progress=None):
-    path = _find(raw_path, ["train-item-views.csv"], "train-item-views.csv")[0]
+    path = _find(raw_path, ["train-item-views.csv", "*train-item-views*.csv"],
+                 "train-item-views.csv")[0]
     cols = list(pd.read_csv(path, sep=";", nrows=0).columns)
     by_norm = {_norm(c): c for c in cols}
     wanted = ["sessionid", "itemid", "timeframe", "eventdate"]
