@@ -5,8 +5,12 @@ loading (read + validate + SessionDataset) and building the epoch schedule.
 """
 import argparse
 import os
+import pathlib
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from gru4rec_fast.data import SessionDataset, build_schedule, synthetic
 from gru4rec_fast.data.preprocess import write_tsv

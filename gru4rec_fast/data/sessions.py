@@ -43,6 +43,19 @@ def _is_sorted(scodes, time):
     return not (same & (time[1:] < time[:-1])).any()
 
 
+def _session_codes(sess):
+    """Order-preserving session codes and the sorted unique ids. Fast path without
+    hashing when numeric ids are already grouped in ascending order."""
+    if sess.dtype.kind in "iu" and len(sess) > 1:
+        change = sess[1:] != sess[:-1]
+        if (sess[1:] >= sess[:-1]).all():
+            codes = np.empty(len(sess), dtype=np.int64)
+            codes[0] = 0
+            np.cumsum(change, out=codes[1:])
+            return codes, sess[np.concatenate(([True], change))]
+    return pd.factorize(sess, sort=True)
+
+
 def _gather_sessions(offsets, order):
     """Event positions that lay out the sessions of ``offsets`` in ``order``, and the new
     offsets. Vectorised: one repeat plus one arange."""
@@ -101,7 +114,7 @@ class SessionDataset:
                 codes, sess, time = codes[known], sess[known], time[known]
         del item_values
 
-        scodes, suniq = pd.factorize(sess, sort=True)
+        scodes, suniq = _session_codes(sess)
         del sess
         if not _is_sorted(scodes, time):
             perm = np.lexsort((time, scodes))  # stable
