@@ -73,7 +73,8 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
     s1, s2, vel = as2d(state.state1), as2d(state.state2), as2d(state.velocity)
     if ids.numel() == 0:
         return param
-    g_sp = torch.sparse_coo_tensor(ids.unsqueeze(0), g_rows, p.shape).coalesce()
+    g_sp = torch.sparse_coo_tensor(ids.unsqueeze(0), g_rows, p.shape,
+                                   check_invariants=False).coalesce()
     idx, g = g_sp.indices()[0], g_sp.values()
     if lmbd:
         g = g + lmbd * p[idx]
