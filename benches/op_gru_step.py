@@ -2,7 +2,7 @@
 gradients), fused autograd op vs the plain-PyTorch reference under autograd, at the
 published setups' shapes. A third row per shape times the raw fused kernels without the
 autograd machinery (what a hand-written training loop would call), and a fourth the
-GEMMs alone (the same 3 + 4 BLAS/cuBLAS calls with no element-wise work), to show
+GEMMs alone (the same 2 + 4 BLAS/cuBLAS calls with no element-wise work), to show
 where the time goes."""
 import math
 

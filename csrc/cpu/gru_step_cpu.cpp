@@ -1,6 +1,7 @@
-// CPU gru_step: the four/five GEMMs go to BLAS through ATen (they dominate the cost);
-// everything element-wise between them is one pass per stage, parallel over rows, with
-// plain inner loops over the hidden dimension. Arguments were checked in gru_step.cpp;
+// CPU gru_step: the 2 forward and 4 backward GEMMs go to BLAS through ATen (they
+// dominate the cost); the element-wise work between them is one pass per stage, parallel
+// over rows, with plain inner loops over the hidden dimension (sigmoid and tanh excepted,
+// see below). Arguments were checked in gru_step.cpp;
 // h, keep_mask, reset, dout and saved arrive contiguous, reset/keep_mask undefined
 // when not given.
 #include "gru_step_cpu.h"

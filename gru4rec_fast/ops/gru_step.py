@@ -7,8 +7,10 @@ product; differs from torch.nn.GRUCell), fused in C++/CUDA.
     out  = ((1 - z) * h0 + z * c) * keep_mask
 
 `out` is also the hidden state to carry to the next step (as in the reference code,
-dropout included). The three GEMMs of forward and four of backward run in BLAS/cuBLAS;
-the element-wise work between them is fused into two passes each way.
+dropout included). The two GEMMs of forward and four of backward run in BLAS/cuBLAS;
+the element-wise work between them is fused into a few passes (CUDA: two kernels each
+way; CPU: ATen's vectorised sigmoid/tanh in place plus one fused row pass in forward,
+two fused row passes in backward).
 
 Three entry points:
 - `gru_step`: autograd-aware; gradients flow to vx, h, Wrz and Wh.
