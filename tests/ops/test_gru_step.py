@@ -14,8 +14,9 @@ from gru4rec_fast.ops.gru_step import SAVED_NAMES, gru_step, gru_step_bwd, gru_s
 ACTS = ["tanh", "linear", "relu", "leaky-0.1", "elu-0.5", "elu-1", "selu-1.05-1.67"]
 BATCHES = [1, 3, 32, 80]
 HIDDEN = [1, 7, 100, 224]
-# (reset kind, dropout mask?)
-VARIANTS = [(r, m) for r in ("none", "some", "all") for m in (False, True)]
+# (reset kind, dropout mask?): each reset kind and each mask setting, with the two
+# combined where both matter (the other crossings add run time, not coverage).
+VARIANTS = [("none", False), ("none", True), ("some", True), ("all", False)]
 
 
 def make_inputs(B, d, reset="none", mask=False, keep=0.7, seed=0):
