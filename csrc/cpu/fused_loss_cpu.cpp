@@ -20,8 +20,27 @@
 #include "common/activations.h"
 #include "common/enums.h"
 
+// GCC only if-converts (and so vectorises) the float selects below when it may assume
+// that no code traps on floating-point exceptions; nothing here (or in torch) unmasks
+// FP traps, and the option does not change any result. File-local, after all includes.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 namespace gru4rec {
 namespace {
+
+// Everything a row touches is force-inlined into the two row loops at the end (plain
+// x86-64 and an AVX2+FMA clone chosen at run time), so that the AVX2 clone vectorises
+// 8 floats wide; the build itself targets baseline x86-64 (SSE2).
+#if defined(__GNUC__)
+#define G4R_INLINE inline __attribute__((always_inline))
+#else
+#define G4R_INLINE inline
+#endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#define G4R_AVX2_CLONE 1
+#endif
 
 constexpr double kLossEps = 1e-24;  // as in the spec: -log(y + 1e-24), -log(S + 1e-24)
 constexpr int kLanes = 8;
@@ -31,7 +50,7 @@ constexpr int kLanes = 8;
 // reduction + degree-6 polynomial (about 1 ulp), written without calls or branches so
 // that loops around it vectorise; std::exp is a scalar libm call. Results below
 // FLT_MIN flush to 0. NaN propagates.
-inline float exp_nonpos(float x) {
+G4R_INLINE float exp_nonpos(float x) {
   x = x > 0.f ? 0.f : x;
   const bool tiny = x < -87.3f;
   const float xc = tiny ? -87.3f : x;
@@ -61,42 +80,48 @@ inline float exp_nonpos(float x) {
   return x != x ? x : e;
 }
 
-inline double exp_nonpos(double x) { return std::exp(x > 0.0 ? 0.0 : x); }
+G4R_INLINE double exp_nonpos(double x) { return std::exp(x > 0.0 ? 0.0 : x); }
 
+// Row sums over 8 lanes accumulated in double: a plain float running sum over a few
+// thousand terms loses ~log2(N) bits (more than torch's cascade sum does), and the
+// widening costs little next to the exp-heavy element-wise loops.
 template <typename T>
-inline T sum_lanes(const T* v, int64_t n) {
-  T acc[kLanes] = {};
+G4R_INLINE T sum_lanes(const T* v, int64_t n) {
+  double acc[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += v[j + l];
-  for (; j < n; ++j) acc[0] += v[j];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (int l = 0; l < kLanes; ++l) acc[l] += double(v[j + l]);
+  for (; j < n; ++j) acc[0] += double(v[j]);
+  return T(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
 }
 
 template <typename T>
-inline T dot_lanes(const T* a, const T* b, int64_t n) {
-  T acc[kLanes] = {};
+G4R_INLINE T dot_lanes(const T* a, const T* b, int64_t n) {
+  double acc[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += a[j + l] * b[j + l];
-  for (; j < n; ++j) acc[0] += a[j] * b[j];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (int l = 0; l < kLanes; ++l) acc[l] += double(a[j + l]) * double(b[j + l]);
+  for (; j < n; ++j) acc[0] += double(a[j]) * double(b[j]);
+  return T(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
 }
 
 // sum_j a_j * b_j * b_j
 template <typename T>
-inline T dot_sq_lanes(const T* a, const T* b, int64_t n) {
-  T acc[kLanes] = {};
+G4R_INLINE T dot_sq_lanes(const T* a, const T* b, int64_t n) {
+  double acc[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += a[j + l] * b[j + l] * b[j + l];
-  for (; j < n; ++j) acc[0] += a[j] * b[j] * b[j];
-  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (int l = 0; l < kLanes; ++l) {
+      const double bl = double(b[j + l]);
+      acc[l] += double(a[j + l]) * bl * bl;
+    }
+  for (; j < n; ++j) acc[0] += double(a[j]) * double(b[j]) * double(b[j]);
+  return T(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
 }
 
 // Max ignoring NaN (non-finite rows are flagged separately).
 template <typename T>
-inline T max_lanes(const T* v, int64_t n) {
+G4R_INLINE T max_lanes(const T* v, int64_t n) {
   const T ninf = -std::numeric_limits<T>::infinity();
   T acc[kLanes] = {ninf, ninf, ninf, ninf, ninf, ninf, ninf, ninf};
   int64_t j = 0;
@@ -110,7 +135,7 @@ inline T max_lanes(const T* v, int64_t n) {
 
 // True when every z is finite (z * 0 is NaN exactly for NaN and +-inf).
 template <typename T>
-inline bool all_finite(const T* z, int64_t n) {
+G4R_INLINE bool all_finite(const T* z, int64_t n) {
   T acc[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
@@ -139,7 +164,7 @@ struct RowWork {
 
 // y = act(z); for softmax / softmax_logit also prob = softmax(z).
 template <typename T>
-void activation_forward(const LossConfig& c, int64_t N, RowWork<T>& w) {
+G4R_INLINE void activation_forward(const LossConfig& c, int64_t N, RowWork<T>& w) {
   const T* z = w.z;
   T* y = w.y;
   const T a = T(c.a), b = T(c.b);
@@ -176,8 +201,10 @@ void activation_forward(const LossConfig& c, int64_t N, RowWork<T>& w) {
       if (c.act == ACT_SOFTMAX) {
         for (int64_t j = 0; j < N; ++j) y[j] = p[j];
       } else {
-        const T lse = m + std::log(s);
-        for (int64_t j = 0; j < N; ++j) y[j] = lse - z[j];
+        // (m - z) + log(s), not (m + log(s)) - z: exact where z is near the max,
+        // which is where y is small and -log(y) sensitive.
+        const T log_s = std::log(s);
+        for (int64_t j = 0; j < N; ++j) y[j] = (m - z[j]) + log_s;
       }
       break;
     }
@@ -188,7 +215,7 @@ void activation_forward(const LossConfig& c, int64_t N, RowWork<T>& w) {
 
 // neg = softmax of y over j != i (neg[i] = 0). Needs N >= 2.
 template <typename T>
-void negative_softmax(int64_t N, int64_t i, RowWork<T>& w) {
+G4R_INLINE void negative_softmax(int64_t N, int64_t i, RowWork<T>& w) {
   T* y = w.y;
   T* s = w.neg;
   const T d = y[i];
@@ -204,7 +231,7 @@ void negative_softmax(int64_t N, int64_t i, RowWork<T>& w) {
 // sig[j] = sigmoid(v[j]), dsig[j] = sigmoid'(v[j]) = sig (1 - sig), both stable:
 // with e = exp(-|v|), sigmoid(v) = 1/(1+e) for v >= 0 else e/(1+e); sig' = e/(1+e)^2.
 template <typename T>
-inline void sigmoid_pair(T v, T& sig, T& dsig) {
+G4R_INLINE void sigmoid_pair(T v, T& sig, T& dsig) {
   const T av = v < T(0) ? -v : v;
   const T e = exp_nonpos(-av);
   const T inv = T(1) / (T(1) + e);
@@ -214,7 +241,7 @@ inline void sigmoid_pair(T v, T& sig, T& dsig) {
 
 // Loss of one row (unscaled); writes g = dL/dy (d's own derivative added at i) to g.
 template <typename T>
-T loss_and_grad_y(const LossConfig& c, int64_t N, int64_t i, RowWork<T>& w, T* g) {
+G4R_INLINE T loss_and_grad_y(const LossConfig& c, int64_t N, int64_t i, RowWork<T>& w, T* g) {
   const T* y = w.y;
   const T d = y[i];
   const T eps = T(kLossEps);
@@ -332,7 +359,7 @@ T loss_and_grad_y(const LossConfig& c, int64_t N, int64_t i, RowWork<T>& w, T* g
 
 // out = (dL/dz) * scale from g = dL/dy (g may alias out).
 template <typename T>
-void activation_backward(const LossConfig& c, int64_t N, const RowWork<T>& w, const T* g,
+G4R_INLINE void activation_backward(const LossConfig& c, int64_t N, const RowWork<T>& w, const T* g,
                          T* out) {
   const T* z = w.z;
   const T* y = w.y;
@@ -373,7 +400,7 @@ void activation_backward(const LossConfig& c, int64_t N, const RowWork<T>& w, co
 }
 
 template <typename T>
-T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* out, int64_t N, int64_t i,
+G4R_INLINE T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* out, int64_t N, int64_t i,
                  RowWork<T>& w) {
   if (off != nullptr) {
     for (int64_t j = 0; j < N; ++j) w.z[j] = x[j] - off[j];
@@ -390,6 +417,46 @@ T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* out, int64_t 
   const T L = loss_and_grad_y(c, N, i, w, out);
   activation_backward(c, N, w, out, out);
   return L;
+}
+
+template <typename T>
+void fused_loss_rows(const LossConfig& c, const T* x, const T* off, T* out, int64_t N,
+                     int64_t begin, int64_t end, RowWork<T>& w, double* row_loss) {
+  for (int64_t i = begin; i < end; ++i)
+    row_loss[i] = double(fused_loss_row<T>(c, x + i * N, off, out + i * N, N, i, w));
+}
+
+#ifdef G4R_AVX2_CLONE
+__attribute__((target("avx2,fma"))) void fused_loss_rows_avx2(
+    const LossConfig& c, const float* x, const float* off, float* out, int64_t N,
+    int64_t begin, int64_t end, RowWork<float>& w, double* row_loss) {
+  for (int64_t i = begin; i < end; ++i)
+    row_loss[i] = double(fused_loss_row<float>(c, x + i * N, off, out + i * N, N, i, w));
+}
+
+bool cpu_has_avx2_fma() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+#endif
+
+// Row loop for one dtype: float takes the AVX2 clone where the CPU has it.
+inline void run_rows(const LossConfig& c, const double* x, const double* off, double* out,
+                     int64_t N, int64_t begin, int64_t end, RowWork<double>& w,
+                     double* row_loss) {
+  fused_loss_rows<double>(c, x, off, out, N, begin, end, w, row_loss);
+}
+
+inline void run_rows(const LossConfig& c, const float* x, const float* off, float* out,
+                     int64_t N, int64_t begin, int64_t end, RowWork<float>& w,
+                     double* row_loss) {
+#ifdef G4R_AVX2_CLONE
+  if (cpu_has_avx2_fma()) {
+    fused_loss_rows_avx2(c, x, off, out, N, begin, end, w, row_loss);
+    return;
+  }
+#endif
+  fused_loss_rows<float>(c, x, off, out, N, begin, end, w, row_loss);
 }
 
 }  // namespace
@@ -412,8 +479,7 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor& scor
     at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
       std::vector<scalar_t> buf(RowWork<scalar_t>::kArrays * N);
       RowWork<scalar_t> w(buf, N);
-      for (int64_t i = begin; i < end; ++i)
-        row_loss[i] = double(fused_loss_row<scalar_t>(cfg, x + i * N, off, out + i * N, N, i, w));
+      run_rows(cfg, x, off, out, N, begin, end, w, row_loss.data());
     });
     // Fixed-order sum: the result does not depend on the thread count.
     double total = 0.0;

@@ -107,21 +107,21 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
     if (threadIdx.x == 0) row_loss[i] = nan;
     return;
   }
-  T inv_sz = T(0), lse = T(0);
+  T inv_sz = T(0), log_sz = T(0);
   if (rowwise) {
     mz = block_max(mz, red);
     T sz = T(0);
     for (int64_t j = t0; j < N; j += step) sz += exp(zat(j) - mz);
     sz = block_sum(sz, red);
     inv_sz = T(1) / sz;
-    lse = mz + log(sz);
+    log_sz = log(sz);
   }
   // Pass 2: y into the output row.
   for (int64_t j = t0; j < N; j += step) {
     const T z = zat(j);
     T y;
     if (p.act == ACT_SOFTMAX) y = exp(z - mz) * inv_sz;
-    else if (p.act == ACT_SOFTMAX_LOGIT) y = lse - z;
+    else if (p.act == ACT_SOFTMAX_LOGIT) y = (mz - z) + log_sz;  // exact near the max
     else y = act_forward<T>(p.act, z, p.a, p.b);
     o[j] = y;
   }

@@ -48,7 +48,9 @@ def _assert_close_to_oracle(fused, ref32, ref64, what, floor):
     fused, ref32, ref64 = fused.double(), ref32.double(), ref64.double()
     assert torch.isfinite(fused).all(), f"{what}: non-finite fused result"
     err = (fused - ref64).abs().max().item() if fused.numel() else 0.0
-    err_ref = (ref32 - ref64).abs().max().item() if fused.numel() else 0.0
+    # a non-finite float32 reference earns no slack
+    err_ref = ((ref32 - ref64).abs().nan_to_num(nan=0.0, posinf=0.0).max().item()
+               if fused.numel() else 0.0)
     mag = ref64.abs().max().item() if fused.numel() else 0.0
     bound = 2 * err_ref + floor * max(1.0, mag)
     assert err <= bound, f"{what}: error {err:.3g} > bound {bound:.3g} (float32 ref error {err_ref:.3g})"
@@ -145,9 +147,15 @@ def test_stable_for_huge_scores(loss, act, dtype, device):
     assert torch.isfinite(grad).all()
     v64, g64 = reference.fused_loss_fwd_bwd(scores.double(), loss, act, bpreg=1.0, scale=1.0 / B)
     assert torch.isfinite(v64) and torch.isfinite(g64).all()
-    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(value.double(), v64, **tol)
-    torch.testing.assert_close(grad.double(), g64, **tol)
+    if dtype == torch.float64:
+        # y^2 - R with y ~ 1e4 cancels ~8 digits in bpr-max: both sides round there
+        atol = 1e-12 * max(1.0, g64.abs().max().item())
+        torch.testing.assert_close(value, v64, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(grad, g64, rtol=1e-8, atol=atol)
+    else:
+        v32, g32 = reference.fused_loss_fwd_bwd(scores, loss, act, bpreg=1.0, scale=1.0 / B)
+        _assert_close_to_oracle(value, v32, v64, "loss", 1e-5)
+        _assert_close_to_oracle(grad, g32, g64, "grad", 1e-5)
 
 
 def test_autograd_function_scales_by_grad_output():
