@@ -112,8 +112,35 @@ G4R_ALWAYS_INLINE void target_scores_impl(const RankParams& p, const T* hpack, c
   }
 }
 
+// Compare one item's pre-activation score x (= dot + bias) with the row's target score
+// t, for a compile-time activation ACT and no noise. The value compared is exactly
+// act_forward(ACT, x), as for the target; only cases whose outcome is certain without
+// evaluating exp/tanh are short-cut: the negative branch of elu/selu (a, b >= 0) is
+// <= 0, tanh has the sign of x, so e.g. a negative x can never reach a positive target.
+template <typename T, int ACT>
+G4R_ALWAYS_INLINE void compare_no_noise(T x, T t, T a, T b, bool sign_shortcuts, bool* gt,
+                                        bool* eq) {
+  if constexpr (ACT == ACT_ELU || ACT == ACT_SELU || ACT == ACT_TANH) {
+    if (sign_shortcuts) {
+      if (x < T(0) && t > T(0)) {
+        *gt = false;
+        *eq = false;
+        return;
+      }
+      if (ACT == ACT_TANH && x > T(0) && t < T(0)) {
+        *gt = true;
+        *eq = false;
+        return;
+      }
+    }
+  }
+  const T s = act_forward<T>(ACT, x, a, b);
+  *gt = s > t;
+  *eq = s == t;
+}
+
 // Counts for panels [pan_begin, pan_end) of C columns each, added into greater/equal.
-template <typename T, int C>
+template <typename T, int C, int ACT>
 G4R_ALWAYS_INLINE void count_panels_impl(const RankParams& p, const T* hpack, const T* W,
                                          const T* bias, const T* tscore, int64_t pan_begin,
                                          int64_t pan_end, int64_t* greater, int64_t* equal) {
@@ -122,6 +149,8 @@ G4R_ALWAYS_INLINE void count_panels_impl(const RankParams& p, const T* hpack, co
   T bvals[C];
   T out[kRows * C];
   const int64_t n_blocks = (p.B + kRows - 1) / kRows;
+  const T act_a = T(p.act_a), act_b = T(p.act_b);
+  const bool shortcuts = p.act_a >= 0.0 && p.act_b >= 0.0;
   for (int64_t pan = pan_begin; pan < pan_end; ++pan) {
     const int64_t c0 = pan * C;
     const int m = static_cast<int>(std::min<int64_t>(C, p.n_cols - c0));
@@ -139,12 +168,22 @@ G4R_ALWAYS_INLINE void count_panels_impl(const RankParams& p, const T* hpack, co
         const T t = tscore[row];
         const int64_t tgt = p.targets[row];
         int64_t g = 0, e = 0;
-        for (int c = 0; c < m; ++c) {
-          const T s = final_score<T>(p, out[r * C + c], bvals[c], row, ids[c]);
-          // The target's own column is skipped (it is counted once, at the end).
-          const bool other = ids[c] != tgt;
-          g += (s > t) & other;
-          e += (s == t) & other;
+        // The target's own column is skipped (it is counted once, at the end).
+        if (p.noise) {
+          for (int c = 0; c < m; ++c) {
+            const T s = final_score<T>(p, out[r * C + c], bvals[c], row, ids[c]);
+            const bool other = ids[c] != tgt;
+            g += (s > t) & other;
+            e += (s == t) & other;
+          }
+        } else {
+          for (int c = 0; c < m; ++c) {
+            bool gt, eq;
+            compare_no_noise<T, ACT>(out[r * C + c] + bvals[c], t, act_a, act_b, shortcuts, &gt, &eq);
+            const bool other = ids[c] != tgt;
+            g += gt & other;
+            e += eq & other;
+          }
         }
         greater[row] += g;
         equal[row] += e;
@@ -159,10 +198,22 @@ template <typename T>
 void target_scores_default(const RankParams& p, const T* hp, const T* W, const T* b, T* ts) {
   target_scores_impl<T, 8>(p, hp, W, b, ts);
 }
+// One instantiation per element-wise activation, so that the per-item compare has no
+// run-time activation switch (linear/relu/leaky then vectorise).
+#define G4R_ACT_SWITCH(C)                                                               \
+  switch (p.act) {                                                                      \
+    case ACT_RELU: count_panels_impl<T, C, ACT_RELU>(p, hp, W, b, ts, pb, pe, g, e); break; \
+    case ACT_TANH: count_panels_impl<T, C, ACT_TANH>(p, hp, W, b, ts, pb, pe, g, e); break; \
+    case ACT_LEAKY: count_panels_impl<T, C, ACT_LEAKY>(p, hp, W, b, ts, pb, pe, g, e); break; \
+    case ACT_ELU: count_panels_impl<T, C, ACT_ELU>(p, hp, W, b, ts, pb, pe, g, e); break; \
+    case ACT_SELU: count_panels_impl<T, C, ACT_SELU>(p, hp, W, b, ts, pb, pe, g, e); break; \
+    default: count_panels_impl<T, C, ACT_LINEAR>(p, hp, W, b, ts, pb, pe, g, e); break;  \
+  }
+
 template <typename T>
 void count_panels_default(const RankParams& p, const T* hp, const T* W, const T* b, const T* ts,
                           int64_t pb, int64_t pe, int64_t* g, int64_t* e) {
-  count_panels_impl<T, 8>(p, hp, W, b, ts, pb, pe, g, e);
+  G4R_ACT_SWITCH(8)
 }
 #if G4R_X86_DISPATCH
 template <typename T>
@@ -175,7 +226,7 @@ __attribute__((target("avx2"))) void count_panels_avx2(const RankParams& p, cons
                                                        const T* W, const T* b, const T* ts,
                                                        int64_t pb, int64_t pe, int64_t* g,
                                                        int64_t* e) {
-  count_panels_impl<T, 16>(p, hp, W, b, ts, pb, pe, g, e);
+  G4R_ACT_SWITCH(16)
 }
 bool cpu_has_avx2() {
   static const bool has = __builtin_cpu_supports("avx2");
