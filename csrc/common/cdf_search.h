@@ -18,17 +18,23 @@ namespace gru4rec {
 // A NaN u sorts above everything (as in torch) and so returns n-1.
 template <typename C, typename U>
 G4R_CDF_HD int64_t cdf_lower_bound(const C* cdf, int64_t n, U u) {
-  int64_t lo = 0, len = n;  // invariant: answer in [lo, lo + len]
-  while (len > 0) {
+  // Branch-free halving (base moves, len shrinks): with random u every probe of a large
+  // cdf is a cache miss, so on the host both possible next probes are prefetched while
+  // the current one is loaded.
+  const C* base = cdf;
+  int64_t len = n;
+  while (len > 1) {
     const int64_t half = len >> 1;
-    if (!(static_cast<U>(cdf[lo + half]) >= u)) {  // '<' except NaN u goes right
-      lo += half + 1;
-      len -= half + 1;
-    } else {
-      len = half;
-    }
+#if !defined(__CUDA_ARCH__) && defined(__GNUC__)
+    __builtin_prefetch(base + (len - half) / 2);
+    __builtin_prefetch(base + half + (len - half) / 2);
+#endif
+    // '<' except that a NaN u goes right (NaN sorts last, as in torch)
+    base = !(static_cast<U>(base[half - 1]) >= u) ? base + half : base;
+    len -= half;
   }
-  return lo < n ? lo : n - 1;
+  const int64_t idx = (base - cdf) + (!(static_cast<U>(*base) >= u) ? 1 : 0);
+  return idx < n ? idx : n - 1;
 }
 
 }  // namespace gru4rec
