@@ -24,6 +24,7 @@
 #define GRU4REC_X86 1
 #endif
 
+#include "common/dispatch.h"
 #include "common/enums.h"
 
 namespace gru4rec {
@@ -234,32 +235,6 @@ void update_rows(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1,
   });
 }
 
-template <typename T>
-void dispatch_update(int64_t optimizer, bool momentum, at::Tensor& param, const at::Tensor& grads,
-                     at::Tensor& state1, at::Tensor& state2, at::Tensor& velocity,
-                     at::Tensor& step_count, const std::vector<int64_t>& sorted_ids,
-                     const std::vector<int64_t>& sorted_pos, const std::vector<int64_t>& run_starts,
-                     const Hyper<T>& h) {
-#define GRU4REC_CASE(OPT)                                                                        \
-  case OPT:                                                                                      \
-    if (momentum)                                                                                \
-      update_rows<T, OPT, true>(param, grads, state1, state2, velocity, step_count, sorted_ids,  \
-                                sorted_pos, run_starts, h);                                      \
-    else                                                                                         \
-      update_rows<T, OPT, false>(param, grads, state1, state2, velocity, step_count, sorted_ids, \
-                                 sorted_pos, run_starts, h);                                     \
-    break;
-  switch (optimizer) {
-    GRU4REC_CASE(OPT_SGD)
-    GRU4REC_CASE(OPT_ADAGRAD)
-    GRU4REC_CASE(OPT_RMSPROP)
-    GRU4REC_CASE(OPT_ADAM)
-    GRU4REC_CASE(OPT_ADADELTA)
-    default: TORCH_CHECK(false, "sparse_row_update_: unknown optimizer code ", optimizer);
-  }
-#undef GRU4REC_CASE
-}
-
 }  // namespace
 
 // Arguments are checked in csrc/sparse_row_update.cpp (ids in range, states present,
@@ -279,8 +254,10 @@ void sparse_row_update_cpu_(at::Tensor& param, const at::Tensor& ids, const at::
     const Hyper<scalar_t> h{static_cast<scalar_t>(lr), static_cast<scalar_t>(momentum),
                             static_cast<scalar_t>(lmbd), static_cast<scalar_t>(eps),
                             static_cast<scalar_t>(p1), static_cast<scalar_t>(p2)};
-    dispatch_update<scalar_t>(optimizer, momentum > 0.0, param, grads, state1, state2, velocity,
-                              step_count, sorted_ids, sorted_pos, run_starts, h);
+    G4R_DISPATCH_OPTIMIZER(optimizer, momentum > 0.0, "sparse_row_update_", [&] {
+      update_rows<scalar_t, kOpt, kMomentum>(param, grads, state1, state2, velocity, step_count,
+                                             sorted_ids, sorted_pos, run_starts, h);
+    });
   });
 }
 

@@ -19,6 +19,7 @@
 #include <c10/macros/Macros.h>
 #include <cub/cub.cuh>
 
+#include "common/dispatch.h"
 #include "common/enums.h"
 
 namespace gru4rec {
@@ -124,31 +125,6 @@ void launch(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1, at::
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
-template <typename T>
-void dispatch_launch(int64_t optimizer, bool momentum, at::Tensor& param, const at::Tensor& grads,
-                     at::Tensor& state1, at::Tensor& state2, at::Tensor& velocity,
-                     at::Tensor& step_count, const at::Tensor& sorted_ids,
-                     const at::Tensor& sorted_pos, const Hyper<T>& h, cudaStream_t stream) {
-#define GRU4REC_CASE(OPT)                                                                     \
-  case OPT:                                                                                   \
-    if (momentum)                                                                             \
-      launch<T, OPT, true>(param, grads, state1, state2, velocity, step_count, sorted_ids,     \
-                           sorted_pos, h, stream);                                            \
-    else                                                                                      \
-      launch<T, OPT, false>(param, grads, state1, state2, velocity, step_count, sorted_ids,    \
-                            sorted_pos, h, stream);                                           \
-    break;
-  switch (optimizer) {
-    GRU4REC_CASE(OPT_SGD)
-    GRU4REC_CASE(OPT_ADAGRAD)
-    GRU4REC_CASE(OPT_RMSPROP)
-    GRU4REC_CASE(OPT_ADAM)
-    GRU4REC_CASE(OPT_ADADELTA)
-    default: TORCH_CHECK(false, "sparse_row_update_: unknown optimizer code ", optimizer);
-  }
-#undef GRU4REC_CASE
-}
-
 }  // namespace
 
 // Arguments are checked in csrc/sparse_row_update.cpp; M > 0 and d > 0 here.
@@ -180,8 +156,10 @@ void sparse_row_update_cuda_(at::Tensor& param, const at::Tensor& ids, const at:
     const Hyper<scalar_t> h{static_cast<scalar_t>(lr), static_cast<scalar_t>(momentum),
                             static_cast<scalar_t>(lmbd), static_cast<scalar_t>(eps),
                             static_cast<scalar_t>(p1), static_cast<scalar_t>(p2)};
-    dispatch_launch<scalar_t>(optimizer, momentum > 0.0, param, grads, state1, state2, velocity,
-                              step_count, sorted_ids, sorted_pos, h, stream);
+    G4R_DISPATCH_OPTIMIZER(optimizer, momentum > 0.0, "sparse_row_update_", [&] {
+      launch<scalar_t, kOpt, kMomentum>(param, grads, state1, state2, velocity, step_count,
+                                        sorted_ids, sorted_pos, h, stream);
+    });
   });
 }
 
