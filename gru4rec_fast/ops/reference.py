@@ -204,8 +204,9 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
 # gru_step
 # ==============================================================================
 
-def _hidden_activation(x, act):
-    """Element-wise hidden activation by enums.Activation, with plain torch ops."""
+def elementwise_activation(x, act):
+    """Element-wise activation (hidden layers, evaluation scores) by enums.Activation,
+    with plain torch ops."""
     if act.code == enums.ACT_LINEAR:
         return x
     if act.code == enums.ACT_RELU:
@@ -237,7 +238,7 @@ def gru_step(vx, h, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
     hrz = h @ Wrz
     r = torch.sigmoid(vr + hrz[:, :d])
     z = torch.sigmoid(vz + hrz[:, d:])
-    c = _hidden_activation((h * r) @ Wh + vc, act)
+    c = elementwise_activation((h * r) @ Wh + vc, act)
     out = (1 - z) * h + z * c
     if keep_mask is not None:
         out = out * keep_mask
@@ -304,7 +305,8 @@ def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", nois
     on raw logits.
     """
     act = enums.parse_activation(final_act)
-    code = enums.ACT_LINEAR if act.code in enums.ROWWISE_ACTS else act.code
+    if act.code in enums.ROWWISE_ACTS:  # strictly monotone per row: rank on the logits
+        act = enums.parse_activation("linear")
     B, n = H.shape[0], W.shape[0]
     dev = H.device
     targets = targets.long()
@@ -325,7 +327,7 @@ def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", nois
     def scores(start):
         c = cols[start:start + chunk_size]
         s = H @ W[c].T + b[c]
-        s = _eval_act(s, code, act.a, act.b)
+        s = elementwise_activation(s, act)
         if noise_scale > 0:
             s = s + torch.tensor(noise_scale, dtype=s.dtype) * eval_noise_uniform(noise_seed, rows, c, s.dtype)
         return c, s
@@ -351,20 +353,6 @@ def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", nois
         greater += ((s > tscore[:, None]) & other).sum(1)
         equal += ((s == tscore[:, None]) & other).sum(1)
     return greater, equal + 1
-
-
-def _eval_act(x, code, a, b):
-    if code == enums.ACT_RELU:
-        return torch.relu(x)
-    if code == enums.ACT_TANH:
-        return torch.tanh(x)
-    if code == enums.ACT_LEAKY:
-        return torch.where(x >= 0, x, a * x)
-    if code == enums.ACT_ELU:
-        return torch.where(x >= 0, x, a * (torch.exp(x) - 1))
-    if code == enums.ACT_SELU:
-        return torch.where(x >= 0, a * x, a * b * (torch.exp(x) - 1))
-    return x
 
 
 # end of eval_rank
