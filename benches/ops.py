@@ -16,6 +16,9 @@ import sys
 
 import torch
 
+# Run from a source checkout without installing: the repo root (for gru4rec_fast) and
+# benches/ (for the op case modules) go on the path.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from timing import format_table, machine_name, median_time  # noqa: E402
 

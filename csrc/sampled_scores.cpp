@@ -7,8 +7,37 @@
 
 namespace gru4rec {
 
+namespace {
+
+// Checks shared by forward and backward: H (B x d), W (n x d), Y (N ids in [0, n)),
+// same dtype and device. The id range is checked on the host for CPU tensors only;
+// on CUDA the gather (index_select) asserts on the device, so no host sync here.
+void check_h_w_y(const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y, const char* op) {
+  check_float(H, op, "H");
+  check_float(W, op, "W");
+  check_index(Y, op, "Y");
+  check_dim(H, 2, op, "H");
+  check_dim(W, 2, op, "W");
+  check_dim(Y, 1, op, "Y");
+  check_same_dtype(H, W, op, "H", "W");
+  check_same_device(H, W, op, "H", "W");
+  check_same_device(H, Y, op, "H", "Y");
+  TORCH_CHECK(H.size(1) == W.size(1), op, ": H is ", H.sizes(), " and W is ", W.sizes(),
+              ": their second dimensions (the hidden size d) must be equal");
+  check_ids_in_range_cpu(Y, W.size(0), op, "Y");
+}
+
+}  // namespace
+
 at::Tensor sampled_scores_forward(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& Y) {
-  // TODO(op owner): argument checks (dtype, device, shape, id range).
+  const char* op = "sampled_scores_forward";
+  check_h_w_y(H, W, Y, op);
+  check_float(b, op, "b");
+  check_dim(b, 1, op, "b");
+  check_same_dtype(H, b, op, "H", "b");
+  check_same_device(H, b, op, "H", "b");
+  TORCH_CHECK(b.size(0) == W.size(0), op, ": b has ", b.size(0), " entries but W has ", W.size(0),
+              " rows; b must hold one bias per row of W");
   if (H.is_cuda()) {
 #ifdef WITH_CUDA
     return sampled_scores_forward_cuda(H, W, b, Y);
@@ -20,7 +49,15 @@ at::Tensor sampled_scores_forward(const at::Tensor& H, const at::Tensor& W, cons
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward(const at::Tensor& dS, const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y) {
-  // TODO(op owner): argument checks (dtype, device, shape, id range).
+  const char* op = "sampled_scores_backward";
+  check_h_w_y(H, W, Y, op);
+  check_float(dS, op, "dS");
+  check_dim(dS, 2, op, "dS");
+  check_same_dtype(H, dS, op, "H", "dS");
+  check_same_device(H, dS, op, "H", "dS");
+  TORCH_CHECK(dS.size(0) == H.size(0) && dS.size(1) == Y.size(0), op, ": dS is ", dS.sizes(),
+              " but must be (B, N) = (", H.size(0), ", ", Y.size(0), ") for H ", H.sizes(),
+              " and Y of ", Y.size(0), " ids");
   if (dS.is_cuda()) {
 #ifdef WITH_CUDA
     return sampled_scores_backward_cuda(dS, H, W, Y);
