@@ -1,6 +1,11 @@
 // Loss and dLoss/dscores in one pass from raw scores (B x N): optional per-column
 // offset (logQ) subtracted, final activation, loss, times `scale` (1/batch_size).
 // Returns (0-dim loss, dscores B x N).
+// Defined edge cases: B == 0 gives loss 0 and an empty (0 x N) dscores; N == 1 makes
+// smoothing a no-op and leaves the max-losses without negatives (bpr-max -log(1e-24),
+// top1-max 0, zero gradient); a row with a non-finite score gives a NaN loss and a NaN
+// gradient row. Deterministic: the same inputs give bit-identical results on a device
+// whatever the thread count (CPU) or scheduling (CUDA, no atomics).
 #pragma once
 #include <ATen/ATen.h>
 #include <tuple>

@@ -1,6 +1,7 @@
 // One GRU layer step in the spec's form (reset gate applied to h before the
 // recurrent product). vx = x.Wx + b is precomputed (B x 3d, blocks [cand|r|z]).
-// forward returns {out, saved...}; backward takes dout and the saved tensors and
+// forward returns {out, saved...} (saved = h0, rz, hr, c, dact; see gru_step.cpp);
+// backward takes dout and the saved tensors and
 // returns {dvx, dh, dWrz, dWh}.
 #pragma once
 #include <ATen/ATen.h>

@@ -1,13 +1,71 @@
 #include "cdf_sample_cuda.h"
 
+#include <ATen/Dispatch.h>
+#include <c10/cuda/CUDAStream.h>  // not ATen/cuda/CUDAContext.h: it drags in cuSPARSE/cuBLAS headers
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include "common/cdf_search.h"
+#include "common/random.h"
+
 namespace gru4rec {
 
+namespace {
+
+constexpr int kThreads = 256;
+
+// One thread per draw; the uniform comes from the same Philox counter as on the CPU.
+template <typename scalar_t>
+__global__ void cdf_sample_kernel(const scalar_t* __restrict__ cdf, int64_t n, int64_t k,
+                                  uint64_t seed, uint64_t offset, int64_t* __restrict__ out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= k) return;
+  const double u = bits_to_unit_double(philox_bits64(seed, offset + static_cast<uint64_t>(i)));
+  out[i] = cdf_lower_bound(cdf, n, u);
+}
+
+template <typename scalar_t>
+__global__ void cdf_search_kernel(const scalar_t* __restrict__ cdf, int64_t n,
+                                  const scalar_t* __restrict__ u, int64_t k,
+                                  int64_t* __restrict__ out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= k) return;
+  out[i] = cdf_lower_bound(cdf, n, u[i]);
+}
+
+inline unsigned int n_blocks(int64_t k) {
+  return static_cast<unsigned int>((k + kThreads - 1) / kThreads);
+}
+
+}  // namespace
+
 at::Tensor cdf_sample_cuda(const at::Tensor& cdf, int64_t k, int64_t seed, int64_t offset) {
-  TORCH_CHECK(false, "cdf_sample: CUDA kernel not implemented yet");
+  const c10::cuda::CUDAGuard guard(cdf.device());
+  at::Tensor ids = at::empty({k}, cdf.options().dtype(at::kLong));
+  if (k == 0) return ids;
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES(cdf.scalar_type(), "cdf_sample_cuda", [&] {
+    cdf_sample_kernel<scalar_t><<<n_blocks(k), kThreads, 0, stream>>>(
+        cdf.data_ptr<scalar_t>(), cdf.numel(), k, static_cast<uint64_t>(seed),
+        static_cast<uint64_t>(offset), ids.data_ptr<int64_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return ids;
 }
 
 at::Tensor cdf_search_cuda(const at::Tensor& cdf, const at::Tensor& uniforms) {
-  TORCH_CHECK(false, "cdf_search: CUDA kernel not implemented yet");
+  const c10::cuda::CUDAGuard guard(cdf.device());
+  at::Tensor ids = at::empty(uniforms.sizes(), uniforms.options().dtype(at::kLong));
+  const int64_t k = uniforms.numel();
+  if (k == 0) return ids;
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES(cdf.scalar_type(), "cdf_search_cuda", [&] {
+    cdf_search_kernel<scalar_t><<<n_blocks(k), kThreads, 0, stream>>>(
+        cdf.data_ptr<scalar_t>(), cdf.numel(), uniforms.data_ptr<scalar_t>(), k,
+        ids.data_ptr<int64_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return ids;
 }
 
 }  // namespace gru4rec

@@ -1,7 +1,85 @@
-"""fused_loss (stub: the op owner replaces this module)."""
+"""Fused GRU4Rec loss: final activation + loss + dLoss/dscores in one pass.
 
-def fused_loss(*args, **kwargs):
-    raise NotImplementedError('fused_loss')
+The positive item of row i is column i (the first B columns are the mini-batch targets,
+the rest shared negative samples), so scores are B x N with N >= B.
+"""
+import torch
 
-def fused_loss_fwd_bwd(*args, **kwargs):
-    raise NotImplementedError('fused_loss_fwd_bwd')
+from gru4rec_fast import _ext
+from gru4rec_fast.ops import enums
+
+
+def _codes(loss, final_act):
+    loss_code = loss if isinstance(loss, int) else enums.parse_loss(loss)
+    if isinstance(final_act, int):
+        act = enums.Activation(final_act)
+    else:
+        act = enums.parse_activation(final_act)
+    return loss_code, act
+
+
+def _offset(scores, col_offset):
+    if col_offset is None:
+        return scores.new_empty(0)
+    return col_offset
+
+
+def fused_loss_fwd_bwd(scores, loss, final_act, col_offset=None, bpreg=1.0, smoothing=0.0,
+                       scale=1.0):
+    """Loss and its gradient with respect to `scores`, computed together.
+
+    Args:
+        scores: (B, N) float32 or float64 raw scores, N >= B; the positive of row i is
+            column i. CPU or CUDA.
+        loss: name ("cross-entropy", "xe_logit", "bpr", "bpr-max", "top1", "top1-max")
+            or its code from gru4rec_fast.ops.enums.
+        final_act: name ("linear", "relu", "tanh", "leaky-X", "elu-X", "selu-X-Y",
+            "softmax", "softmax_logit"), an enums.Activation, or a bare code (then with
+            parameters 0).
+        col_offset: optional (N,) tensor of scores' dtype/device subtracted from every row
+            before the activation (logQ correction). Gets no gradient.
+        bpreg: score regularisation weight of bpr-max.
+        smoothing: label smoothing in [0, 1) for cross-entropy / xe_logit (no effect when
+            N == 1).
+        scale: factor on loss and gradient (GRU4Rec uses 1 / batch_size).
+
+    Returns:
+        (loss, dscores): 0-dim tensor of scores' dtype (summed over rows, times scale)
+        and the (B, N) gradient. No host synchronisation on CUDA. Rows with a non-finite
+        score give a NaN loss and a NaN gradient row. B == 0 gives loss 0 and an empty
+        gradient.
+    """
+    loss_code, act = _codes(loss, final_act)
+    return _ext.ext().fused_loss_fwd_bwd(scores, _offset(scores, col_offset), int(loss_code),
+                                         int(act.code), float(act.a), float(act.b),
+                                         float(bpreg), float(smoothing), float(scale))
+
+
+class _FusedLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, scores, col_offset, loss_code, act, bpreg, smoothing, scale):
+        value, dscores = _ext.ext().fused_loss_fwd_bwd(
+            scores.detach(), col_offset.detach(), loss_code, act.code, float(act.a),
+            float(act.b), float(bpreg), float(smoothing), float(scale))
+        ctx.save_for_backward(dscores)
+        return value
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (dscores,) = ctx.saved_tensors
+        grad = None
+        if ctx.needs_input_grad[0]:
+            grad = dscores * grad_output
+        return grad, None, None, None, None, None, None
+
+
+def fused_loss(scores, loss, final_act, col_offset=None, bpreg=1.0, smoothing=0.0, scale=1.0):
+    """Differentiable fused loss (same arguments as `fused_loss_fwd_bwd`).
+
+    Returns the 0-dim loss; its backward multiplies the gradient computed in the forward
+    pass by grad_output (so the forward does the whole work, the backward one multiply).
+    col_offset receives no gradient.
+    """
+    loss_code, act = _codes(loss, final_act)
+    return _FusedLoss.apply(scores, _offset(scores, col_offset), int(loss_code), act,
+                            bpreg, smoothing, scale)

@@ -40,11 +40,93 @@ def sampled_scores_backward(dS, H, W, Y):
 # fused_loss
 # ==============================================================================
 
-def fused_loss(*args, **kwargs):
-    raise NotImplementedError('reference fused_loss')
+_LOSS_EPS = 1e-24  # keeps log() finite where an activated score is exactly 0
 
-def fused_loss_fwd_bwd(*args, **kwargs):
-    raise NotImplementedError('reference fused_loss_fwd_bwd')
+
+def final_activation(z, act):
+    """Apply a final activation (name or enums.Activation) to scores z (B x N)."""
+    act = enums.parse_activation(act)
+    code, a, b = act.code, act.a, act.b
+    if code == enums.ACT_LINEAR:
+        return z
+    if code == enums.ACT_RELU:
+        return torch.relu(z)
+    if code == enums.ACT_TANH:
+        return torch.tanh(z)
+    if code == enums.ACT_LEAKY:
+        return F.leaky_relu(z, a)
+    if code == enums.ACT_ELU:
+        return F.elu(z, a)
+    if code == enums.ACT_SELU:
+        return a * F.elu(z, b)
+    if code == enums.ACT_SOFTMAX:
+        return torch.softmax(z, dim=1)
+    if code == enums.ACT_SOFTMAX_LOGIT:
+        return -torch.log_softmax(z, dim=1)  # logsumexp(row) - z
+    raise ValueError(f"unknown activation code {code}")
+
+
+def _negative_softmax(y):
+    """Row-wise softmax of y with the diagonal (the positive) excluded: weight 0 there.
+    With a single column there are no negatives and every weight is 0."""
+    B, N = y.shape
+    if N == 1:
+        return torch.zeros_like(y)
+    mask = torch.eye(B, N, dtype=torch.bool, device=y.device)
+    return torch.softmax(y.masked_fill(mask, float("-inf")), dim=1)
+
+
+def fused_loss(scores, loss, final_act, col_offset=None, bpreg=1.0, smoothing=0.0, scale=1.0):
+    """GRU4Rec loss of raw scores (B x N, positives on the diagonal) times `scale`.
+
+    col_offset (N,) is subtracted from every row first (logQ correction). Differentiable
+    by autograd with respect to scores. With N == 1 smoothing has no effect (no other
+    column to spread to) and the max-losses see no negatives.
+    """
+    loss = enums.parse_loss(loss)
+    z = scores if col_offset is None or col_offset.numel() == 0 else scores - col_offset
+    y = final_activation(z, final_act)
+    B, N = y.shape
+    idx = torch.arange(B, device=y.device)
+    d = y[idx, idx]
+    if N > 1 and smoothing > 0:
+        w_pos, w_all = 1.0 - smoothing * N / (N - 1), smoothing / (N - 1)
+    else:
+        w_pos, w_all = 1.0, 0.0
+    if loss == enums.LOSS_CROSS_ENTROPY:
+        nll = -torch.log(y + _LOSS_EPS)
+        total = w_pos * nll[idx, idx].sum()
+        if w_all:
+            total = total + w_all * nll.sum()
+    elif loss == enums.LOSS_XE_LOGIT:
+        total = w_pos * d.sum()
+        if w_all:
+            total = total + w_all * y.sum()
+    elif loss == enums.LOSS_BPR:
+        total = -F.logsigmoid(d[:, None] - y).sum()
+    elif loss == enums.LOSS_BPR_MAX:
+        s = _negative_softmax(y)
+        total = (-torch.log((s * torch.sigmoid(d[:, None] - y)).sum(1) + _LOSS_EPS)
+                 + bpreg * (s * y ** 2).sum(1)).sum()
+    elif loss == enums.LOSS_TOP1:
+        total = ((torch.sigmoid(y - d[:, None]) + torch.sigmoid(y ** 2)).mean(1)
+                 - torch.sigmoid(d ** 2) / N).sum()
+    elif loss == enums.LOSS_TOP1_MAX:
+        s = _negative_softmax(y)
+        total = (s * (torch.sigmoid(y - d[:, None]) + torch.sigmoid(y ** 2))).sum()
+    else:
+        raise ValueError(f"unknown loss code {loss}")
+    return total * scale
+
+
+def fused_loss_fwd_bwd(scores, loss, final_act, col_offset=None, bpreg=1.0, smoothing=0.0,
+                       scale=1.0):
+    """(loss, dloss/dscores) of `fused_loss` via autograd; scores are not modified."""
+    x = scores.detach().requires_grad_(True)
+    with torch.enable_grad():
+        value = fused_loss(x, loss, final_act, col_offset, bpreg, smoothing, scale)
+        (grad,) = torch.autograd.grad(value, x)
+    return value.detach(), grad
 
 
 # end of fused_loss
@@ -122,8 +204,44 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
 # gru_step
 # ==============================================================================
 
-def gru_step(*args, **kwargs):
-    raise NotImplementedError('reference gru_step')
+def _hidden_activation(x, act):
+    """Element-wise hidden activation by enums.Activation, with plain torch ops."""
+    if act.code == enums.ACT_LINEAR:
+        return x
+    if act.code == enums.ACT_RELU:
+        return torch.relu(x)
+    if act.code == enums.ACT_TANH:
+        return torch.tanh(x)
+    if act.code == enums.ACT_LEAKY:
+        return torch.where(x >= 0, x, act.a * x)
+    if act.code == enums.ACT_ELU:
+        return torch.where(x >= 0, x, act.a * torch.expm1(x))
+    if act.code == enums.ACT_SELU:
+        return act.a * torch.where(x >= 0, x, act.b * torch.expm1(x))
+    raise ValueError(f"'{act.name}' is not a hidden activation")
+
+
+def gru_step(vx, h, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
+    """One GRU layer step (the paper's form), plain torch ops and autograd.
+
+    vx: B x 3d ([candidate | r | z]); h: B x d; Wrz: d x 2d ([r | z]); Wh: d x d;
+    reset: None or (B,) bool/uint8 (true rows start from h = 0); keep_mask: None or
+    B x d inverted-dropout mask applied to the output; act: hidden activation name.
+    Returns out (B x d), also the next hidden state.
+    """
+    act = enums.parse_activation(act, hidden=True)
+    d = Wh.shape[0]
+    if reset is not None:
+        h = h * (~reset.bool()).unsqueeze(1).to(h.dtype)
+    vc, vr, vz = vx[:, :d], vx[:, d:2 * d], vx[:, 2 * d:]
+    hrz = h @ Wrz
+    r = torch.sigmoid(vr + hrz[:, :d])
+    z = torch.sigmoid(vz + hrz[:, d:])
+    c = _hidden_activation((h * r) @ Wh + vc, act)
+    out = (1 - z) * h + z * c
+    if keep_mask is not None:
+        out = out * keep_mask
+    return out
 
 
 # end of gru_step
@@ -136,8 +254,117 @@ def gru_step(*args, **kwargs):
 # eval_rank
 # ==============================================================================
 
-def eval_rank_counts(*args, **kwargs):
-    raise NotImplementedError('reference eval_rank_counts')
+_MASK64 = (1 << 64) - 1
+
+
+def _i64(value):
+    """A uint64 constant as the signed int64 torch stores (two's complement)."""
+    value &= _MASK64
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def _shr(x, bits):
+    """Logical right shift of int64 tensors holding uint64 bit patterns."""
+    return (x >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _mix64(x):
+    """csrc/common/random.h mix64 on int64 tensors (wrapping multiply)."""
+    x = x ^ _shr(x, 33)
+    x = x * _i64(0xFF51AFD7ED558CCD)
+    x = x ^ _shr(x, 33)
+    x = x * _i64(0xC4CEB9FE1A85EC53)
+    return x ^ _shr(x, 33)
+
+
+def eval_noise_uniform(seed, rows, items, dtype):
+    """The tie-breaking uniforms u(seed, row, item) of eval_rank_counts, [len(rows), len(items)].
+
+    Same hash as csrc/common/random.h: key = mix64(mix64(seed ^ C) ^ row), bits =
+    mix64(key ^ item); u = top 24 bits * 2^-24 (float32) or top 53 bits * 2^-53 (float64).
+    """
+    dev = rows.device
+    seed_t = torch.tensor(_i64(int(seed)) ^ _i64(0x243F6A8885A308D3), dtype=torch.long, device=dev)
+    keys = _mix64(_mix64(seed_t) ^ rows.long())
+    bits = _mix64(keys[:, None] ^ items.long()[None, :])
+    if dtype == torch.float32:
+        return _shr(bits, 40).to(torch.float32) * (2.0 ** -24)
+    return _shr(bits, 11).to(torch.float64) * (2.0 ** -53)
+
+
+def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", noise_scale=0.0,
+                     noise_seed=0, chunk_size=None):
+    """Plain-PyTorch ranking counts: (n_greater, n_equal) int64 [B] each.
+
+    Scores act(H @ W[cols].T + b[cols]) (+ noise) chunk by chunk over the columns. The
+    target scores are read from the very same matrix chunks: with candidates the
+    columns are candidates followed by the targets (row i's target is column K + i),
+    otherwise all items. The target's own column is excluded from the counts and the
+    target counted once in n_equal, like the fused op. Row-wise final activations rank
+    on raw logits.
+    """
+    act = enums.parse_activation(final_act)
+    code = enums.ACT_LINEAR if act.code in enums.ROWWISE_ACTS else act.code
+    B, n = H.shape[0], W.shape[0]
+    dev = H.device
+    targets = targets.long()
+    rows = torch.arange(B, device=dev)
+    has_cand = candidates is not None and candidates.numel() > 0
+    if has_cand:
+        cols = torch.cat([candidates.long(), targets])
+        n_count = candidates.numel()
+        tpos = n_count + rows
+    else:
+        cols = torch.arange(n, device=dev)
+        n_count = n
+        tpos = targets
+    if chunk_size is None:
+        chunk_size = max(1, (1 << 26) // max(B, 1))
+    starts = list(range(0, cols.numel(), chunk_size))
+
+    def scores(start):
+        c = cols[start:start + chunk_size]
+        s = H @ W[c].T + b[c]
+        s = _eval_act(s, code, act.a, act.b)
+        if noise_scale > 0:
+            s = s + torch.tensor(noise_scale, dtype=s.dtype) * eval_noise_uniform(noise_seed, rows, c, s.dtype)
+        return c, s
+
+    tscore = torch.empty(B, dtype=H.dtype, device=dev)
+    cache = {}
+    for start in starts:  # pass 1: the target columns
+        sel = (tpos >= start) & (tpos < start + chunk_size)
+        if len(starts) == 1 or bool(sel.any()):
+            c, s = scores(start)
+            if len(starts) == 1:
+                cache[start] = (c, s)
+            tscore[sel] = s[rows[sel], tpos[sel] - start]
+    greater = torch.zeros(B, dtype=torch.long, device=dev)
+    equal = torch.zeros(B, dtype=torch.long, device=dev)
+    for start in starts:  # pass 2: the comparisons
+        if start >= n_count:
+            break
+        c, s = cache.pop(start) if start in cache else scores(start)
+        keep = min(n_count - start, c.numel())
+        c, s = c[:keep], s[:, :keep]
+        other = c[None, :] != targets[:, None]
+        greater += ((s > tscore[:, None]) & other).sum(1)
+        equal += ((s == tscore[:, None]) & other).sum(1)
+    return greater, equal + 1
+
+
+def _eval_act(x, code, a, b):
+    if code == enums.ACT_RELU:
+        return torch.relu(x)
+    if code == enums.ACT_TANH:
+        return torch.tanh(x)
+    if code == enums.ACT_LEAKY:
+        return torch.where(x >= 0, x, a * x)
+    if code == enums.ACT_ELU:
+        return torch.where(x >= 0, x, a * (torch.exp(x) - 1))
+    if code == enums.ACT_SELU:
+        return torch.where(x >= 0, a * x, a * b * (torch.exp(x) - 1))
+    return x
 
 
 # end of eval_rank
@@ -150,11 +377,15 @@ def eval_rank_counts(*args, **kwargs):
 # cdf_sample
 # ==============================================================================
 
-def cdf_sample(*args, **kwargs):
-    raise NotImplementedError('reference cdf_sample')
+def cdf_sample(cdf, k, generator=None):
+    """k ids drawn by inverse CDF with torch's own generator: searchsorted(cdf, rand(k))."""
+    u = torch.rand(k, generator=generator, dtype=cdf.dtype, device=cdf.device)
+    return cdf_search(cdf, u)
 
-def cdf_search(*args, **kwargs):
-    raise NotImplementedError('reference cdf_search')
+
+def cdf_search(cdf, uniforms):
+    """torch.searchsorted(cdf, u) (side='left'), clamped to n-1."""
+    return torch.searchsorted(cdf, uniforms).clamp_(max=cdf.numel() - 1)
 
 
 # end of cdf_sample
