@@ -24,7 +24,7 @@ def test_train_save_test_load(files, capsys):
     d, tr, te = files
     model = str(d / "m.pt")
     assert main([tr, "-ps", PS, "-s", model, "-t", te, "-m", "1", "5", "20", "-d", "cpu",
-                 "-lpm"]) == 0
+                 "-lpm", "-ss", "50000"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^Epoch1 --> loss: \d+\.\d{6} \(\d+\.\d\ds\) \[\d+\.\d\d mb/s \| \d+ e/s\]$",
                      out, re.M), out
@@ -51,7 +51,7 @@ def test_parameter_file_and_keys(files, capsys, tmp_path):
     pf = tmp_path / "p.py"
     pf.write_text("from collections import OrderedDict\ngru4rec_params = OrderedDict([('layers', [8]), "
                   "('n_epochs', 1), ('n_sample', 16), ('loss', 'top1-max')])\n")
-    assert main([tr2, "-pf", str(pf), "-sk", "sid", "-ik", "iid", "-tk", "ts"]) == 0
+    assert main([tr2, "-pf", str(pf), "-sk", "sid", "-ik", "iid", "-tk", "ts", "-ss", "50000"]) == 0
     assert "Epoch1 -->" in capsys.readouterr().out
 
 

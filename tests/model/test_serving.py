@@ -18,7 +18,7 @@ def _trained(string_ids=False, **kw):
     params = dict(layers=[16], n_sample=32, n_epochs=1, constrained_embedding=True)
     params.update(kw)
     m = GRU4Rec(seed=2, **params)
-    m.fit(train, max_steps=50, verbose=False)
+    m.fit(train, max_steps=50, verbose=False, sample_store_size=50_000)
     return m, train, test
 
 
