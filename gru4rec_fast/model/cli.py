@@ -174,6 +174,9 @@ def add_demo_arguments(p):
     p.add_argument("--epochs", type=int, default=DEMO_PARAMS["n_epochs"])
     p.add_argument("-d", "--device", default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU intra-op threads (default 1: this model is small, and spinning "
+                        "OpenMP threads on a busy machine slowed epochs down up to 25x)")
 
 
 def popularity_ranks(supports, targets):
@@ -190,6 +193,10 @@ def run_demo(args):
     device = _device(args.device)
     if args.epochs < 1:
         raise CLIError("--epochs must be >= 1")
+    if args.threads < 1:
+        raise CLIError("--threads must be >= 1")
+    import torch
+    torch.set_num_threads(args.threads)
     try:
         train, test = synthetic.preset(args.preset, seed=args.seed)
     except ValueError as e:
