@@ -13,15 +13,25 @@
 
 namespace gru4rec {
 
+// Precision-matched math: an unqualified exp(float) in host code resolves to the C
+// double version (a slow convert-compute-round that also blocks vectorisation), so
+// float goes to the float functions explicitly, on host and device alike.
+G4R_HD float g4r_exp(float x) { return ::expf(x); }
+G4R_HD double g4r_exp(double x) { return ::exp(x); }
+G4R_HD float g4r_tanh(float x) { return ::tanhf(x); }
+G4R_HD double g4r_tanh(double x) { return ::tanh(x); }
+G4R_HD float g4r_log1p(float x) { return ::log1pf(x); }
+G4R_HD double g4r_log1p(double x) { return ::log1p(x); }
+
 // y = act(x) for an element-wise activation code (ACT_LINEAR..ACT_SELU).
 template <typename T>
 G4R_HD T act_forward(int64_t act, T x, T a, T b) {
   switch (act) {
     case ACT_RELU: return x > T(0) ? x : T(0);
-    case ACT_TANH: return tanh(x);
+    case ACT_TANH: return g4r_tanh(x);
     case ACT_LEAKY: return x >= T(0) ? x : a * x;
-    case ACT_ELU: return x >= T(0) ? x : a * (exp(x) - T(1));
-    case ACT_SELU: return x >= T(0) ? a * x : a * b * (exp(x) - T(1));
+    case ACT_ELU: return x >= T(0) ? x : a * (g4r_exp(x) - T(1));
+    case ACT_SELU: return x >= T(0) ? a * x : a * b * (g4r_exp(x) - T(1));
     default: return x;  // ACT_LINEAR
   }
 }
@@ -43,17 +53,17 @@ G4R_HD T act_derivative(int64_t act, T x, T y, T a, T b) {
 template <typename T>
 G4R_HD T stable_sigmoid(T x) {
   if (x >= T(0)) {
-    T e = exp(-x);
+    T e = g4r_exp(-x);
     return T(1) / (T(1) + e);
   }
-  T e = exp(x);
+  T e = g4r_exp(x);
   return e / (T(1) + e);
 }
 
 // log(sigmoid(x)) = -softplus(-x), exact for |x| up to the float range.
 template <typename T>
 G4R_HD T log_sigmoid(T x) {
-  return x >= T(0) ? -log1p(exp(-x)) : x - log1p(exp(x));
+  return x >= T(0) ? -g4r_log1p(g4r_exp(-x)) : x - g4r_log1p(g4r_exp(x));
 }
 
 }  // namespace gru4rec
