@@ -13,6 +13,9 @@ the optimiser, never through autograd's dense gradients):
   Wrz.l d_l x 2*d_l       recurrent gate weights, blocks [r | z]
   Wh.l  d_l x d_l         recurrent candidate weights
 
+Dropout: ``dropout_p_embed`` acts on the input embedding (shared and separate modes; the
+no-embedding mode has no embedding to drop), ``dropout_p_hidden`` on every layer's output.
+
 Initialisation: every block uniform in +-sigma with sigma = sqrt(6 / (fan_in + fan_out))
 of that block (or the ``sigma`` hyperparameter when > 0; normal with that std when
 ``init_as_normal``), drawn as float64 from ``numpy.random.RandomState(seed)`` in the
