@@ -4,3 +4,11 @@ The package imports without its compiled extension; calling a fused op then rais
 error that says how to build it (see gru4rec_fast._ext).
 """
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # GRU4Rec / evaluate load lazily so `import gru4rec_fast` stays light.
+    if name in ("GRU4Rec", "evaluate", "TrainingDivergedError"):
+        from gru4rec_fast import model
+        return getattr(model, name)
+    raise AttributeError(f"module 'gru4rec_fast' has no attribute {name!r}")

@@ -49,10 +49,34 @@ def _run_synthetic(args):
     return 0
 
 
+def _add_train(p):
+    from gru4rec_fast.model.cli import add_train_arguments
+    add_train_arguments(p)
+
+
+def _run_train(args):
+    from gru4rec_fast.model.cli import run_train
+    return run_train(args)
+
+
+def _add_demo(p):
+    from gru4rec_fast.model.cli import add_demo_arguments
+    add_demo_arguments(p)
+
+
+def _run_demo(args):
+    from gru4rec_fast.model.cli import run_demo
+    return run_demo(args)
+
+
 COMMANDS = {
     "preprocess": (_add_preprocess, _run_preprocess,
                    "preprocess a public data set (RecSys 2023 study recipe)"),
     "synthetic": (_add_synthetic, _run_synthetic, "write a synthetic data set preset"),
+    "train": (_add_train, _run_train,
+              "train and/or evaluate GRU4Rec (the reference run.py's arguments)"),
+    "demo": (_add_demo, _run_demo,
+             "train and evaluate on a synthetic preset; compare with popularity"),
 }
 
 
@@ -67,10 +91,20 @@ def build_parser():
 
 def main(argv=None):
     from gru4rec_fast.data.errors import DataError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # run.py style: `gru4rec-fast PATH -ps ...` means `gru4rec-fast train PATH -ps ...`
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        argv.insert(0, "train")
     args = build_parser().parse_args(argv)
+    errors = (DataError, ValueError, FileNotFoundError)
+    if args.command in ("train", "demo"):
+        from gru4rec_fast.model.gru4rec import TrainingDivergedError
+        errors += (TrainingDivergedError,)
     try:
         return COMMANDS[args.command][1](args)
-    except DataError as e:
+    except errors as e:
+        # DataError, the model's bad-argument errors (ValueError), missing files and
+        # diverged training: one clear line, exit status 2
         print(f"gru4rec-fast {args.command}: error: {e}", file=sys.stderr)
         return 2
 

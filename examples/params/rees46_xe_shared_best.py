@@ -1,0 +1,25 @@
+"""Best published GRU4Rec setup for rees46 (SPEC.md section 8; Hidasi & Czapp, RecSys 2023).
+
+Published test result with it: Recall@20 0.5293, MRR@20 0.2008.
+Use: gru4rec-fast TRAIN.tsv -pf examples/params/rees46_xe_shared_best.py -t TEST.tsv -m 1 5 10 20
+This file is read with ast.literal_eval (never executed); keep the values literals.
+"""
+from collections import OrderedDict
+
+gru4rec_params = OrderedDict([
+    ("loss", "cross-entropy"),
+    ("constrained_embedding", True),
+    ("embedding", 0),
+    ("final_act", "softmax"),
+    ("layers", [512]),
+    ("n_epochs", 10),
+    ("batch_size", 240),
+    ("dropout_p_embed", 0.45),
+    ("dropout_p_hidden", 0.0),
+    ("learning_rate", 0.065),
+    ("momentum", 0.0),
+    ("n_sample", 2048),
+    ("sample_alpha", 0.5),
+    ("bpreg", 0.0),
+    ("logq", 1.0),
+])

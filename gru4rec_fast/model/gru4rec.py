@@ -1,0 +1,311 @@
+"""The GRU4Rec model: hyperparameters, training (fit), serving (recommend) and
+persistence (save/load)."""
+import math
+import sys
+import time
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+import torch
+
+from gru4rec_fast.data import DataError, SampleStore, SessionDataset
+from gru4rec_fast.data._progress import bar
+from gru4rec_fast.model import network, params as P
+from gru4rec_fast.model.backends import BACKENDS, make_step
+from gru4rec_fast.model.forward import forward_step
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_NAN_CHECK_EVERY = 128          # steps between host checks of the running loss
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss became NaN (or infinite)."""
+
+
+class GRU4Rec:
+    """GRU4Rec (Hidasi et al. 2016; Hidasi & Karatzoglou 2018), faithful to SPEC.md.
+
+    ``GRU4Rec(**hyperparameters, device="cpu", seed=42, backend="fused",
+    dtype="float32")``: every hyperparameter of SPEC section 8 under its reference name
+    and default (see ``gru4rec_fast.model.params.DEFAULTS``); values may be strings as
+    in the reference's parameter string. ``elu_param=X`` (the authors' PyTorch port)
+    sets final_act to elu-X (0: linear).
+
+    ``seed`` drives the initialisation (numpy RandomState in the reference order: seed
+    42 is the reference's compatibility mode), dropout, negative sampling and the
+    session shuffle. ``backend``: "fused" (C++/CUDA kernels, default) or "reference"
+    (plain PyTorch with autograd, slow; for checking).
+    """
+
+    def __init__(self, device="cpu", seed=42, backend="fused", dtype="float32", **hyperparameters):
+        self.hyper = OrderedDict((k, P.convert(k, v)) for k, v in P.DEFAULTS.items())
+        self.device = torch.device(device)
+        self.seed = int(seed)
+        self.set_backend(backend)
+        if dtype not in _DTYPES and dtype not in _DTYPES.values():
+            raise ValueError(f"invalid dtype {dtype!r}; valid: float32, float64")
+        self.dtype = _DTYPES.get(dtype, dtype)
+        self.weights = None
+        self.item_index = None
+        self._sessions = OrderedDict()      # serving state: session id -> list of (d_l,) tensors
+        self.set_params(**hyperparameters)
+
+    # -- hyperparameters ----------------------------------------------------------------
+    def set_backend(self, backend):
+        if backend not in BACKENDS:
+            raise ValueError(f"invalid backend {backend!r}; valid: {', '.join(BACKENDS)}")
+        self.backend = backend
+
+    def set_params(self, *param_strings, **kwargs):
+        """Set hyperparameters from keyword arguments and/or reference-style strings
+        ("layers=100/100,loss=bpr-max"). Unknown names and bad values raise ValueError
+        listing the valid ones. Returns self."""
+        items = []
+        for s in param_strings:
+            items.extend(P.parse_param_string(s).items())
+        items.extend(kwargs.items())
+        new = OrderedDict(self.hyper)
+        for k, v in items:
+            if k == "elu_param":
+                new["final_act"] = P.elu_param_to_final_act(v)
+                continue
+            new[k] = P.convert(k, v)
+        if self.weights is not None:
+            changed = [k for k in ("layers", "embedding", "constrained_embedding")
+                       if new[k] != self.hyper[k]]
+            if changed:
+                raise ValueError(f"cannot change {', '.join(changed)} of a trained model "
+                                 "(the weights' shapes depend on them)")
+        self.hyper = new
+        self.warnings = P.check_combination(self.hyper)
+        return self
+
+    def get_params(self):
+        return OrderedDict(self.hyper)
+
+    def __getattr__(self, name):
+        # hyperparameters readable as attributes (model.loss, model.layers, ...)
+        hyper = self.__dict__.get("hyper")
+        if hyper is not None and name in hyper:
+            return hyper[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __repr__(self):
+        ps = ", ".join(f"{k}={v!r}" for k, v in self.hyper.items() if v != P.DEFAULTS[k])
+        return f"GRU4Rec({ps}{', ' if ps else ''}device={str(self.device)!r})"
+
+    # -- data --------------------------------------------------------------------------
+    def _as_dataset(self, data, session_key, item_key, time_key, item_index=None, time_sort=None):
+        if isinstance(data, SessionDataset):
+            if item_index is not None and data.item_index is not item_index:
+                raise DataError("the SessionDataset was built with a different item index than "
+                                "the model's; pass the events (DataFrame or path) instead")
+            return data
+        if not isinstance(data, (pd.DataFrame, str)) and not hasattr(data, "__fspath__"):
+            raise TypeError("data must be a pandas DataFrame, a file path or a SessionDataset, "
+                            f"got {type(data).__name__}")
+        return SessionDataset.from_events(
+            data, session_key=session_key, item_key=item_key, time_key=time_key,
+            item_index=item_index,
+            time_sort=self.hyper["time_sort"] if time_sort is None else time_sort)
+
+    @property
+    def n_items(self):
+        return 0 if self.item_index is None else len(self.item_index)
+
+    def _check_trained(self, what):
+        if self.weights is None:
+            raise RuntimeError(f"{what}: the model is not trained; call fit() or GRU4Rec.load() first")
+
+    # -- training ----------------------------------------------------------------------
+    def fit(self, data, sample_store_size=10_000_000, session_key="SessionId", item_key="ItemId",
+            time_key="Time", progress=None, verbose=True, on_step=None, max_steps=None):
+        """Train on ``data`` (DataFrame, file path or SessionDataset) from a fresh init.
+
+        Prints one line per epoch in the reference format and shows a tqdm bar when
+        stderr is a TTY (``progress`` forces it). ``on_step(epoch, step, loss)`` is
+        called after every step with the 0-dim loss tensor (for tests; it may sync).
+        ``max_steps`` stops each epoch early (for tests). A NaN/inf loss raises
+        TrainingDivergedError naming the epoch. Returns self.
+        """
+        p = self.hyper
+        if not isinstance(sample_store_size, (int, np.integer)) or sample_store_size < 0:
+            raise ValueError(f"sample_store_size must be an integer >= 0, got {sample_store_size!r}")
+        ds = self._as_dataset(data, session_key, item_key, time_key)
+        self.item_index = ds.item_index
+        n_items = ds.n_items
+        self.weights = network.init_weights(p, n_items, seed=self.seed, dtype=self.dtype,
+                                            device=self.device)
+        self._sessions.clear()
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(self.seed)
+        step_fn = make_step(self.backend, self, self.weights, ds.supports, gen)
+        store = None
+        if p["n_sample"] > 0:
+            store = SampleStore(ds.supports, p["n_sample"], p["sample_alpha"], sample_store_size,
+                                device=self.device, seed=self.seed)
+        min_slots = 1 if p["n_sample"] > 0 else 2
+        if ds.n_sessions < min_slots:
+            raise DataError(f"too few sessions to train on ({ds.n_sessions})")
+        layers = p["layers"]
+        self.epoch_losses_ = []
+        for epoch in range(p["n_epochs"]):
+            sched = ds.schedule(p["batch_size"], min_slots=min_slots,
+                                shuffle=p["train_random_order"], seed=self.seed + epoch)
+            n_steps = sched.n_steps if max_steps is None else min(sched.n_steps, int(max_steps))
+            t0 = time.time()
+            dev = self.device
+            ins = torch.from_numpy(sched.in_items.astype(np.int64)).to(dev)
+            outs = torch.from_numpy(sched.out_items.astype(np.int64)).to(dev)
+            resets = torch.from_numpy(sched.reset).to(dev)
+            prev = torch.from_numpy(sched.prev_row.astype(np.int64)).to(dev)
+            offs = sched.step_offsets
+            shrink = sched.shrink
+            B0 = int(sched.n_live[0]) if n_steps else 0
+            H = [torch.zeros(B0, d, dtype=self.dtype, device=dev) for d in layers]
+            total = torch.zeros((), dtype=torch.float64, device=dev)
+            it = bar(range(n_steps), progress=progress, desc=f"Epoch{epoch + 1}", unit="mb",
+                     leave=False)
+            checked = 0
+            for t in it:
+                a, b = int(offs[t]), int(offs[t + 1])
+                if shrink[t]:
+                    keep = prev[a:b]
+                    H = [h.index_select(0, keep) for h in H]
+                S = store.next() if store is not None else None
+                loss, H = step_fn(ins[a:b], outs[a:b], resets[a:b], S, H)
+                total += loss
+                if on_step is not None:
+                    on_step(epoch, t, loss)
+                if t - checked >= _NAN_CHECK_EVERY:
+                    checked = t
+                    self._check_loss(total, epoch, t)
+            it.close()
+            self._check_loss(total, epoch, n_steps)
+            dt = time.time() - t0
+            n_events = int(offs[n_steps])
+            avg = float(total) / max(n_steps, 1)
+            self.epoch_losses_.append(avg)
+            if verbose:
+                print(f"Epoch{epoch + 1} --> loss: {avg:.6f} ({dt:.2f}s) "
+                      f"[{n_steps / max(dt, 1e-9):.2f} mb/s | {n_events / max(dt, 1e-9):.0f} e/s]",
+                      flush=True)
+        return self
+
+    def _check_loss(self, total, epoch, step):
+        v = float(total)
+        if not math.isfinite(v):
+            raise TrainingDivergedError(
+                f"training diverged: the loss became {'NaN' if v != v else 'infinite'} in epoch "
+                f"{epoch + 1} (by step {step}); try a lower learning_rate, grad_cap > 0 or another "
+                f"final_act/loss pair (params: loss={self.hyper['loss']}, "
+                f"final_act={self.hyper['final_act']}, learning_rate={self.hyper['learning_rate']})")
+
+    # -- scoring -------------------------------------------------------------------------
+    def _codes(self, ids, what):
+        codes = np.asarray(self.item_index.map_items(np.asarray(ids)), dtype=np.int64)
+        if (codes < 0).any():
+            bad = np.asarray(ids)[codes < 0][:5].tolist()
+            raise ValueError(f"{what}: {int((codes < 0).sum())} item id(s) unknown to the model "
+                             f"(e.g. {bad}); only items of the training data can be used")
+        return codes
+
+    @torch.no_grad()
+    def recommend(self, session_ids, item_ids, k=20, candidates=None, exclude_seen=False):
+        """Feed one event per session and return each session's top-k next items.
+
+        ``session_ids`` and ``item_ids`` are equal-length sequences (one event each; a
+        session id seen before continues that session's hidden state, a new one starts
+        from zero; ``forget`` drops states). ``candidates``: optional item ids to rank
+        among (default all items). Returns (ids, scores): an object/int array of shape
+        (len(session_ids), k) of original item ids and a float tensor of their scores
+        (after the final activation; ranked by the raw logit for softmax-type ones).
+        """
+        self._check_trained("recommend")
+        sids = list(session_ids) if not isinstance(session_ids, (str, bytes)) else [session_ids]
+        iids = list(item_ids) if not isinstance(item_ids, (str, bytes)) else [item_ids]
+        if len(sids) != len(iids):
+            raise ValueError(f"recommend: {len(sids)} session ids but {len(iids)} item ids; "
+                             "give one item per session")
+        if len(sids) == 0:
+            raise ValueError("recommend: no sessions given")
+        if len(set(sids)) != len(sids):
+            raise ValueError("recommend: a session id appears more than once in one call; "
+                             "feed a session's events in successive calls")
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"recommend: k must be a positive integer, got {k!r}")
+        X = torch.from_numpy(self._codes(iids, "recommend")).to(self.device)
+        layers = self.hyper["layers"]
+        new = torch.tensor([s not in self._sessions for s in sids], device=self.device)
+        H = []
+        for l, d in enumerate(layers):
+            rows = [self._sessions[s][l] if s in self._sessions else
+                    torch.zeros(d, dtype=self.dtype, device=self.device) for s in sids]
+            H.append(torch.stack(rows))
+        outs = forward_step(self.weights, self.hyper, X, H, reset=new, backend=self.backend)
+        for i, s in enumerate(sids):
+            self._sessions[s] = [o[i].clone() for o in outs]
+        W, b = self.weights["Wy"], self.weights["By"]
+        if candidates is not None:
+            cand = torch.from_numpy(self._codes(list(candidates), "recommend candidates")).to(self.device)
+            if cand.numel() == 0:
+                raise ValueError("recommend: candidates is empty")
+            logits = outs[-1] @ W[cand].T + b[cand]
+        else:
+            cand = None
+            logits = torch.addmm(b, outs[-1], W.T)
+        scores = _activate(logits, self.hyper["final_act"])
+        kk = min(int(k), logits.shape[1])
+        # rank by the logit: every final activation is monotone in it (softmax_logit is
+        # the negative log-softmax, decreasing, so its best items have the lowest value).
+        top = torch.topk(logits, kk, dim=1).indices
+        top_scores = scores.gather(1, top)
+        codes = top if cand is None else cand[top]
+        ids = self.item_index.ids[codes.cpu().numpy()]
+        return ids, top_scores
+
+    def forget(self, session_ids=None):
+        """Drop the serving state of the given sessions (all when None)."""
+        if session_ids is None:
+            self._sessions.clear()
+            return
+        if isinstance(session_ids, (str, bytes)) or not hasattr(session_ids, "__iter__"):
+            session_ids = [session_ids]
+        for s in session_ids:
+            self._sessions.pop(s, None)
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, path):
+        from gru4rec_fast.model.persistence import save_model
+        self._check_trained("save")
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path, device="cpu", backend=None):
+        from gru4rec_fast.model.persistence import load_model
+        return load_model(cls, path, device=device, backend=backend)
+
+
+def _activate(logits, final_act):
+    """Final activation of full score rows (softmax-type ones row-wise)."""
+    from gru4rec_fast.ops import enums
+    a = enums.parse_activation(final_act)
+    c = a.code
+    if c == enums.ACT_LINEAR:
+        return logits
+    if c == enums.ACT_RELU:
+        return torch.relu(logits)
+    if c == enums.ACT_TANH:
+        return torch.tanh(logits)
+    if c == enums.ACT_LEAKY:
+        return torch.where(logits >= 0, logits, a.a * logits)
+    if c == enums.ACT_ELU:
+        return torch.where(logits >= 0, logits, a.a * torch.expm1(logits))
+    if c == enums.ACT_SELU:
+        return a.a * torch.where(logits >= 0, logits, a.b * torch.expm1(logits))
+    if c == enums.ACT_SOFTMAX:
+        return torch.softmax(logits, dim=1)
+    if c == enums.ACT_SOFTMAX_LOGIT:
+        return -torch.log_softmax(logits, dim=1)
+    raise ValueError(f"unknown final activation {final_act!r}")

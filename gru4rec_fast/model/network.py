@@ -1,0 +1,110 @@
+"""The GRU4Rec network's weights (SPEC section 4): shapes, embedding modes, initialisation.
+
+Weights, all plain tensors (no nn.Module: the row-sparse tables are updated in place by
+the optimiser, never through autograd's dense gradients):
+
+  Wy   n_items x d_last   output item matrix (also the input embedding in shared mode)
+  By   n_items            output item biases (zeros)
+  E    n_items x k        input embedding (separate mode only)
+  Wx0  n_items x 3*d1     layer 1's input weights as a row lookup (no-embedding mode only)
+  Wx.l in x 3*d_l         layer l's input weights, column blocks [candidate | r | z]
+                          (layer 1's is Wx0 in no-embedding mode)
+  b.l  3*d_l              layer l's input bias (zeros)
+  Wrz.l d_l x 2*d_l       recurrent gate weights, blocks [r | z]
+  Wh.l  d_l x d_l         recurrent candidate weights
+
+Dropout: ``dropout_p_embed`` acts on the input embedding (shared and separate modes; the
+no-embedding mode has no embedding to drop), ``dropout_p_hidden`` on every layer's output.
+
+Initialisation: every block uniform in +-sigma with sigma = sqrt(6 / (fan_in + fan_out))
+of that block (or the ``sigma`` hyperparameter when > 0; normal with that std when
+``init_as_normal``), drawn as float64 from ``numpy.random.RandomState(seed)`` in the
+reference order: E, then per layer the Wx blocks (candidate, r, z), Wh, the Wrz blocks
+(r, z), and Wy last. Seed 42 is the reference's "compatibility" mode (it seeds numpy
+with 42), so two implementations start from equal weights.
+"""
+import numpy as np
+import torch
+
+SPARSE_NAMES = ("Wy", "By", "E", "Wx0")
+
+
+def embedding_mode(p):
+    """'shared', 'separate' or 'none' from the hyperparameters."""
+    if p["constrained_embedding"]:
+        return "shared"
+    if p["embedding"] == "layersize" or (isinstance(p["embedding"], int) and p["embedding"] > 0):
+        return "separate"
+    return "none"
+
+
+def embedding_size(p):
+    if p["embedding"] == "layersize":
+        return p["layers"][0]
+    return int(p["embedding"])
+
+
+def _block(rng, shape, p):
+    sigma = p["sigma"] if p["sigma"] != 0 else np.sqrt(6.0 / (shape[0] + shape[1]))
+    if p["init_as_normal"]:
+        return rng.randn(*shape) * sigma
+    return rng.rand(*shape) * sigma * 2 - sigma
+
+
+def init_weights(p, n_items, seed=42, dtype=torch.float32, device="cpu"):
+    """A dict name -> tensor of freshly initialised weights (see the module doc)."""
+    rng = np.random.RandomState(42 if seed is None else int(seed) % (2 ** 32))
+    layers = p["layers"]
+    mode = embedding_mode(p)
+    w = {}
+    if mode == "separate":
+        w["E"] = _block(rng, (n_items, embedding_size(p)), p)
+        in_size = embedding_size(p)
+    elif mode == "shared":
+        in_size = layers[-1]
+    else:
+        in_size = n_items
+    for l, d in enumerate(layers):
+        blocks = [_block(rng, (in_size, d), p) for _ in range(3)]      # candidate, r, z
+        wh = _block(rng, (d, d), p)
+        wrz = [_block(rng, (d, d), p) for _ in range(2)]               # r, z
+        wx = np.hstack(blocks)
+        if l == 0 and mode == "none":
+            w["Wx0"] = wx
+        else:
+            w[f"Wx.{l}"] = wx
+        w[f"b.{l}"] = np.zeros(3 * d)
+        w[f"Wh.{l}"] = wh
+        w[f"Wrz.{l}"] = np.hstack(wrz)
+        in_size = d
+    w["Wy"] = _block(rng, (n_items, layers[-1]), p)
+    w["By"] = np.zeros(n_items)
+    return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device=device, dtype=dtype)
+            for k, v in w.items()}
+
+
+def expected_shapes(p, n_items):
+    """name -> shape of every weight for these hyperparameters (for load checks)."""
+    layers = p["layers"]
+    mode = embedding_mode(p)
+    s = {}
+    if mode == "separate":
+        s["E"] = (n_items, embedding_size(p))
+        in_size = embedding_size(p)
+    elif mode == "shared":
+        in_size = layers[-1]
+    else:
+        in_size = n_items
+    for l, d in enumerate(layers):
+        s["Wx0" if (l == 0 and mode == "none") else f"Wx.{l}"] = (in_size, 3 * d)
+        s[f"b.{l}"] = (3 * d,)
+        s[f"Wh.{l}"] = (d, d)
+        s[f"Wrz.{l}"] = (d, 2 * d)
+        in_size = d
+    s["Wy"] = (n_items, layers[-1])
+    s["By"] = (n_items,)
+    return s
+
+
+def dense_names(weights):
+    return [k for k in weights if k not in SPARSE_NAMES]
