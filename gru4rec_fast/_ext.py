@@ -20,6 +20,9 @@ class ExtensionNotBuiltError(ImportError):
 @functools.lru_cache(maxsize=None)
 def ext():
     """Return the compiled module, importing it once; raise a helpful error if absent."""
+    # torch must be imported first: _C links against libc10/libtorch, which only
+    # torch's own import puts within the loader's reach.
+    import torch  # noqa: F401, PLC0415
     try:
         from gru4rec_fast import _C  # noqa: PLC0415
     except ImportError as err:

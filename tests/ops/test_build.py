@@ -48,3 +48,14 @@ def test_missing_extension_error_says_how_to_build(monkeypatch):
     finally:
         monkeypatch.undo()
         _ext.ext.cache_clear()
+
+
+def test_extension_loads_in_a_fresh_interpreter_without_importing_torch_first():
+    """`_ext.available()` must not depend on the caller having imported torch."""
+    import subprocess
+    import sys
+    code = "from gru4rec_fast import _ext; print(_ext.available())"
+    root = pathlib.Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "True", out.stderr
