@@ -9,4 +9,6 @@ export PATH="/usr/local/cuda/bin:$PATH"
 export MAX_JOBS="${MAX_JOBS:-2}"
 python -m pip install -q "torch==2.14.1" numpy pandas pyarrow pybind11 ninja pytest setuptools wheel
 python -m pip install -q --no-build-isolation -e .
-python -c "import gru4rec_fast._C as c; print('gru4rec_fast extension built, CUDA kernels:', c.with_cuda())"
+# pyenv only sees new console scripts (gru4rec-fast) after a rehash.
+if command -v pyenv > /dev/null 2>&1; then pyenv rehash || true; fi
+python -c "import torch, gru4rec_fast._C as c; print('gru4rec_fast extension built, CUDA kernels:', c.with_cuda())"
