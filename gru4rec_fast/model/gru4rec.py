@@ -14,6 +14,7 @@ from gru4rec_fast.data._progress import bar
 from gru4rec_fast.model import network, params as P
 from gru4rec_fast.model.backends import BACKENDS, make_step
 from gru4rec_fast.model.forward import forward_step
+from gru4rec_fast.ops.reference import final_activation
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _NAN_CHECK_EVERY = 128          # steps between host checks of the running loss
@@ -255,7 +256,7 @@ class GRU4Rec:
         else:
             cand = None
             logits = torch.addmm(b, outs[-1], W.T)
-        scores = _activate(logits, self.hyper["final_act"])
+        scores = final_activation(logits, self.hyper["final_act"])
         kk = min(int(k), logits.shape[1])
         # rank by the logit: every final activation is monotone in it (softmax_logit is
         # the negative log-softmax, decreasing, so its best items have the lowest value).
@@ -285,27 +286,3 @@ class GRU4Rec:
     def load(cls, path, device="cpu", backend=None):
         from gru4rec_fast.model.persistence import load_model
         return load_model(cls, path, device=device, backend=backend)
-
-
-def _activate(logits, final_act):
-    """Final activation of full score rows (softmax-type ones row-wise)."""
-    from gru4rec_fast.ops import enums
-    a = enums.parse_activation(final_act)
-    c = a.code
-    if c == enums.ACT_LINEAR:
-        return logits
-    if c == enums.ACT_RELU:
-        return torch.relu(logits)
-    if c == enums.ACT_TANH:
-        return torch.tanh(logits)
-    if c == enums.ACT_LEAKY:
-        return torch.where(logits >= 0, logits, a.a * logits)
-    if c == enums.ACT_ELU:
-        return torch.where(logits >= 0, logits, a.a * torch.expm1(logits))
-    if c == enums.ACT_SELU:
-        return a.a * torch.where(logits >= 0, logits, a.b * torch.expm1(logits))
-    if c == enums.ACT_SOFTMAX:
-        return torch.softmax(logits, dim=1)
-    if c == enums.ACT_SOFTMAX_LOGIT:
-        return -torch.log_softmax(logits, dim=1)
-    raise ValueError(f"unknown final activation {final_act!r}")
