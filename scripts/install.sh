@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/cuda/bin:$PATH"
 export MAX_JOBS="${MAX_JOBS:-2}"
-python -m pip install -q "torch==2.14.1" numpy pandas pyarrow pybind11 ninja pytest setuptools wheel
+python -m pip install -q "torch==2.14.1" numpy pandas pyarrow tqdm pybind11 ninja pytest setuptools wheel
 python -m pip install -q --no-build-isolation -e .
 # pyenv only sees new console scripts (gru4rec-fast) after a rehash.
 if command -v pyenv > /dev/null 2>&1; then pyenv rehash || true; fi
