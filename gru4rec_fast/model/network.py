@@ -44,6 +44,17 @@ def embedding_size(p):
     return int(p["embedding"])
 
 
+def first_layer_input_size(p, n_items):
+    """Input width of GRU layer 1: the embedding size (separate), the last layer's size
+    (shared: the input is a row of Wy) or n_items (no embedding: one-hot input)."""
+    mode = embedding_mode(p)
+    if mode == "separate":
+        return embedding_size(p)
+    if mode == "shared":
+        return p["layers"][-1]
+    return n_items
+
+
 def _block(rng, shape, p):
     sigma = p["sigma"] if p["sigma"] != 0 else np.sqrt(6.0 / (shape[0] + shape[1]))
     if p["init_as_normal"]:
@@ -59,11 +70,7 @@ def init_weights(p, n_items, seed=42, dtype=torch.float32, device="cpu"):
     w = {}
     if mode == "separate":
         w["E"] = _block(rng, (n_items, embedding_size(p)), p)
-        in_size = embedding_size(p)
-    elif mode == "shared":
-        in_size = layers[-1]
-    else:
-        in_size = n_items
+    in_size = first_layer_input_size(p, n_items)
     for l, d in enumerate(layers):
         blocks = [_block(rng, (in_size, d), p) for _ in range(3)]      # candidate, r, z
         wh = _block(rng, (d, d), p)
@@ -90,11 +97,7 @@ def expected_shapes(p, n_items):
     s = {}
     if mode == "separate":
         s["E"] = (n_items, embedding_size(p))
-        in_size = embedding_size(p)
-    elif mode == "shared":
-        in_size = layers[-1]
-    else:
-        in_size = n_items
+    in_size = first_layer_input_size(p, n_items)
     for l, d in enumerate(layers):
         s["Wx0" if (l == 0 and mode == "none") else f"Wx.{l}"] = (in_size, 3 * d)
         s[f"b.{l}"] = (3 * d,)
