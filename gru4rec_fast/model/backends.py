@@ -90,6 +90,16 @@ class _StepBase:
             dense_update_(self.w[k], g, self.dense_states[k], self.adapt, self.lr, self.momentum,
                           self.lmbd, 1e-6, self.adapt_params)
 
+    def apply_updates(self, dense, rows, row_op):
+        """Cap the global gradient norm (grad_cap), then update the dense parameters and,
+        with row_op, the rows of the row-sparse ones (rows: (name, ids, row grads))."""
+        f = self.cap_factor(dense.values(), [r for _, _, r in rows])
+        if f is not None:
+            dense = {k: g * f for k, g in dense.items()}
+            rows = [(k, i, r * f) for k, i, r in rows]
+        self.update_dense(dense)
+        self.update_rows(row_op, rows)
+
     def update_rows(self, op, updates):
         for k, ids, rows in updates:
             op(self.w[k], ids, rows, self.sparse_states[k], self.lr, momentum=self.momentum,
@@ -162,12 +172,7 @@ class FusedStep(_StepBase):
             if mode == "separate":
                 rows.append(("E", X, dx))
         rows.append(("By", Y, dBy_rows))
-        f = self.cap_factor(dense.values(), [r for _, _, r in rows])
-        if f is not None:
-            dense = {k: g * f for k, g in dense.items()}
-            rows = [(k, i, r * f) for k, i, r in rows]
-        self.update_dense(dense)
-        self.update_rows(self._update, rows)
+        self.apply_updates(dense, rows, self._update)
         return loss, outs
 
 
@@ -224,12 +229,7 @@ class ReferenceStep(_StepBase):
         with torch.no_grad():
             dg = {k: t.grad if t.grad is not None else torch.zeros_like(t) for k, t in dense.items()}
             rows = [(k, ids, leaf.grad) for k, ids, leaf in leaves]
-            f = self.cap_factor(dg.values(), [r for _, _, r in rows])
-            if f is not None:
-                dg = {k: g * f for k, g in dg.items()}
-                rows = [(k, i, r * f) for k, i, r in rows]
-            self.update_dense(dg)
-            self.update_rows(ref.sparse_row_update_, rows)
+            self.apply_updates(dg, rows, ref.sparse_row_update_)
         return loss.detach(), [o.detach() for o in outs]
 
 
