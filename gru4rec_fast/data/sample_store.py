@@ -85,6 +85,23 @@ class SampleStore:
         self._pos += 1
         return out
 
+    def take(self, max_steps):
+        """The extra samples of up to ``max_steps`` steps at once, as a (k, n_sample) tensor
+        with 1 <= k <= max_steps: the rest of the current block (regenerated first when
+        used up). Gives the same ids, step by step, as ``max_steps`` calls of ``next``."""
+        max_steps = int(max_steps)
+        if max_steps < 1:
+            raise ValueError(f"SampleStore.take: max_steps must be >= 1, got {max_steps}")
+        if self.steps_per_store <= 0:
+            return torch.stack([self.draw((self.n_sample,)) for _ in range(max_steps)])
+        if self._store is None or self._pos >= self.steps_per_store:
+            self.next()
+            self._pos -= 1
+        k = min(max_steps, self.steps_per_store - self._pos)
+        out = self._store[self._pos:self._pos + k]
+        self._pos += k
+        return out
+
     __next__ = next
 
     def __iter__(self):

@@ -1,33 +1,58 @@
-"""The two training backends: one session-parallel mini-batch step each (SPEC 2-6).
+"""The two training backends (SPEC 2-6): the C++ loop and the plain-PyTorch reference.
 
-Both take the step's inputs X (B,), targets T (B,), reset (B,) bool, extra samples S
-(n_sample,) or None, and the hidden states carried from the previous step (one B x d
-tensor per layer, already re-rowed for this step); they run forward, backward and the
-optimiser update, and return (loss, new hidden states). The loss is a 0-dim tensor on
-the device (no host sync). The hidden state carried on is the dropped-out output of each
-layer, detached: there is no back-propagation across steps.
+A backend trains on an epoch laid out by ``EpochTensors`` (the schedule of SPEC 2 as
+tensors on the training device) with ``run(epoch, t0, t1, samples, H)``: it runs steps
+[t0, t1), with ``samples`` the (t1 - t0) x n_sample extra negatives of those steps (or
+None) and H the hidden states (one tensor per layer), and returns (per-step losses as a
+float64 tensor on the device, the hidden states after step t1 - 1). A single step on
+explicit inputs is ``step(X, T, reset, S, H)`` -> (0-dim loss, new hidden states). The
+hidden state carried on is the dropped-out output of each layer, detached: there is no
+back-propagation across steps.
+
+``FusedStep`` is the C++ loop of csrc/train_loop.cpp: fused kernels, the backward
+chained by hand without autograd, the row-sparse update that sums duplicate ids and
+touches only used rows, and no Python between steps.
 
 ``ReferenceStep`` is the straightforward PyTorch way (the way the authors' PyTorch port
-works): the rows of the item tables used in the step are gathered into small leaf
-tensors, the forward is built from the plain-PyTorch ops of
-``gru4rec_fast.ops.reference`` and autograd gives the gradients; the rows are then
-updated with the reference row-sparse update.
-
-``FusedStep`` has no autograd at all: fused forward kernels, the loss kernel that
-returns its own gradient, hand-chained fused backward kernels, and the fused row-sparse
-update that sums duplicate ids and touches only used rows.
+works), one Python call per step: the rows of the item tables used in the step are
+gathered into small leaf tensors, the forward is built from the plain-PyTorch ops of
+``gru4rec_fast.ops.reference``, autograd gives the gradients, and the rows are updated
+with the reference row-sparse update.
 
 Gradients of the item tables are per occurrence (one row per use, as the gradient with
 respect to the gathered sub-tensor in the reference code); ``grad_cap`` caps the global
 norm over all of these and the dense gradients.
 """
 import math
+from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from gru4rec_fast.ops import enums
 from gru4rec_fast.model import network
 from gru4rec_fast.model.optim import DenseState, dense_update_, resolve_adapt_params
+
+
+class EpochTensors(NamedTuple):
+    """An epoch's schedule (gru4rec_fast.data.Schedule) as tensors: the per-row arrays on
+    the training device for the whole epoch, the per-step ones (which only decide
+    slicing) on the host."""
+    ins: torch.Tensor       # (rows,) int64 input item of each row
+    outs: torch.Tensor      # (rows,) int64 target item
+    resets: torch.Tensor    # (rows,) bool: the row's session starts here
+    prev: torch.Tensor      # (rows,) int64 row of the previous step (read where shrink)
+    offsets: torch.Tensor   # (n_steps + 1,) int64, CPU: step t is rows offsets[t]:offsets[t+1]
+    shrink: torch.Tensor    # (n_steps,) bool, CPU: the batch shrank before step t
+
+    @classmethod
+    def from_schedule(cls, sched, device):
+        dev = torch.device(device)
+        as_long = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))  # noqa: E731
+        return cls(as_long(sched.in_items).to(dev), as_long(sched.out_items).to(dev),
+                   torch.from_numpy(np.ascontiguousarray(sched.reset, dtype=bool)).to(dev),
+                   as_long(sched.prev_row).to(dev), as_long(sched.step_offsets),
+                   torch.from_numpy(np.ascontiguousarray(sched.shrink, dtype=bool)))
 
 
 class _StepBase:
@@ -53,13 +78,84 @@ class _StepBase:
         if self.logq > 0:
             self.log_supp = torch.log(torch.as_tensor(supports, dtype=torch.float64)
                                       .clamp_min(1e-30)).to(device=dev, dtype=dt)
+
+    def step(self, X, T, reset, S, H):
+        raise NotImplementedError
+
+    def run(self, epoch, t0, t1, samples, H):
+        """Steps [t0, t1) of the epoch, one ``step`` call each (see the module doc)."""
+        losses = torch.empty(t1 - t0, dtype=torch.float64, device=self.device)
+        offs, shrink = epoch.offsets, epoch.shrink
+        for t in range(t0, t1):
+            a, b = int(offs[t]), int(offs[t + 1])
+            if shrink[t]:
+                keep = epoch.prev[a:b]
+                H = [h.index_select(0, keep) for h in H]
+            S = None if samples is None else samples[t - t0]
+            loss, H = self.step(epoch.ins[a:b], epoch.outs[a:b], epoch.resets[a:b], S, H)
+            losses[t - t0] = loss
+        return losses, H
+
+
+class FusedStep(_StepBase):
+    """The training step of the C++ loop (csrc/train_loop.cpp): fused kernels, the
+    backward chained by hand without autograd, every update in place. ``run`` executes
+    many steps per call with no Python between them."""
+
+    def __init__(self, model, weights, supports, generator):
+        super().__init__(model, weights, supports, generator)
+        from gru4rec_fast import _ext
         from gru4rec_fast.ops.sparse_row_update import SparseRowState
+        C = _ext.ext()
+        p = self.p
+        c = C.TrainConfig()
+        c.mode = {"shared": 0, "separate": 1, "none": 2}[self.mode]
+        c.n_layers = self.n_layers
+        c.hidden_act, c.hidden_a, c.hidden_b = self.hidden_act.code, self.hidden_act.a, self.hidden_act.b
+        c.loss = enums.parse_loss(self.loss)
+        c.final_act, c.final_a, c.final_b = self.final_act.code, self.final_act.a, self.final_act.b
+        c.bpreg, c.smoothing, c.scale = float(p["bpreg"]), float(p["smoothing"]), self.scale
+        c.logq, c.sample_alpha = float(self.logq), float(p["sample_alpha"])
+        c.dropout_embed, c.dropout_hidden = float(p["dropout_p_embed"]), float(p["dropout_p_hidden"])
+        c.optimizer = enums.parse_optimizer(self.adapt)
+        c.lr, c.momentum, c.lmbd, c.eps = float(self.lr), float(self.momentum), float(self.lmbd), 1e-6
+        c.p1, c.p2 = self.adapt_params
+        c.grad_cap = float(self.grad_cap)
+        # Every weight's optimiser state in the 2-D shape the row kernel updates: item
+        # tables row by row (By as n x 1), dense weights as one matrix (b.l as 1 x 3d).
+        states = {}
+        for k, t in weights.items():
+            view = t if t.dim() == 2 else (t.view(-1, 1) if k in network.SPARSE_NAMES else t.view(1, -1))
+            st = SparseRowState(view, self.adapt, self.momentum)
+            states[k] = [st.state1, st.state2, st.velocity, st.step_count]
+        log_supp = self.log_supp if self.logq > 0 else torch.empty(0, dtype=self.dtype, device=self.device)
+        self.loop = C.TrainLoop(dict(weights), states, log_supp, c, generator)
+
+    def step(self, X, T, reset, S, H):
+        S = torch.empty(0, dtype=torch.long, device=self.device) if S is None else S
+        return self.loop.step(X, T, reset, S, list(H))
+
+    def run(self, epoch, t0, t1, samples, H):
+        if samples is None:
+            samples = torch.empty(0, dtype=torch.long, device=self.device)
+        return self.loop.run(epoch.ins, epoch.outs, epoch.resets, epoch.prev, epoch.offsets,
+                             epoch.shrink, samples, t0, t1, list(H))
+
+
+class ReferenceStep(_StepBase):
+    """One training step in plain PyTorch with autograd (the reference ops)."""
+
+    def __init__(self, model, weights, supports, generator):
+        super().__init__(model, weights, supports, generator)
+        from gru4rec_fast.ops import reference
+        from gru4rec_fast.ops.sparse_row_update import SparseRowState
+        self.ref = reference
+        self.dense_keys = network.dense_names(weights)
         self.sparse_states = {k: SparseRowState(weights[k], self.adapt, self.momentum)
                               for k in network.SPARSE_NAMES if k in weights}
         self.dense_states = {k: DenseState(weights[k], self.adapt, self.momentum)
-                             for k in network.dense_names(weights)}
+                             for k in self.dense_keys}
 
-    # -- shared pieces -------------------------------------------------------------
     def col_offset(self, T, S):
         if self.logq <= 0:
             return None
@@ -90,102 +186,20 @@ class _StepBase:
             dense_update_(self.w[k], g, self.dense_states[k], self.adapt, self.lr, self.momentum,
                           self.lmbd, 1e-6, self.adapt_params)
 
-    def apply_updates(self, dense, rows, row_op):
-        """Cap the global gradient norm (grad_cap), then update the dense parameters and,
-        with row_op, the rows of the row-sparse ones (rows: (name, ids, row grads))."""
+    def apply_updates(self, dense, rows):
+        """Cap the global gradient norm (grad_cap), then update the dense parameters and
+        the rows of the row-sparse ones (rows: (name, ids, row grads))."""
         f = self.cap_factor(dense.values(), [r for _, _, r in rows])
         if f is not None:
             dense = {k: g * f for k, g in dense.items()}
             rows = [(k, i, r * f) for k, i, r in rows]
         self.update_dense(dense)
-        self.update_rows(row_op, rows)
+        for k, ids, r in rows:
+            self.ref.sparse_row_update_(self.w[k], ids, r, self.sparse_states[k], self.lr,
+                                        momentum=self.momentum, lmbd=self.lmbd, eps=1e-6,
+                                        adapt_params=list(self.adapt_params))
 
-    def update_rows(self, op, updates):
-        for k, ids, rows in updates:
-            op(self.w[k], ids, rows, self.sparse_states[k], self.lr, momentum=self.momentum,
-               lmbd=self.lmbd, eps=1e-6, adapt_params=list(self.adapt_params))
-
-
-class FusedStep(_StepBase):
-    """One training step from the fused kernels, without autograd."""
-
-    def __init__(self, model, weights, supports, generator):
-        super().__init__(model, weights, supports, generator)
-        from gru4rec_fast.ops.gru_step import gru_step_fwd, gru_step_bwd
-        from gru4rec_fast.ops import (sampled_scores, sampled_scores_backward,
-                                      fused_loss_fwd_bwd, sparse_row_update_)
-        self._fwd, self._bwd = gru_step_fwd, gru_step_bwd
-        self._scores, self._scores_bwd = sampled_scores, sampled_scores_backward
-        self._loss, self._update = fused_loss_fwd_bwd, sparse_row_update_
-
-    @torch.no_grad()
-    def __call__(self, X, T, reset, S, H):
-        w, p, mode = self.w, self.p, self.mode
-        B = X.shape[0]
-        Y = T if S is None else torch.cat([T, S])
-        x = None
-        m_embed = None
-        if mode == "shared":
-            x = w["Wy"].index_select(0, X)
-        elif mode == "separate":
-            x = w["E"].index_select(0, X)
-        if x is not None:
-            m_embed = self.mask(B, x.shape[1], p["dropout_p_embed"])
-            if m_embed is not None:
-                x = x * m_embed
-        ins, saves, masks, outs = [], [], [], []
-        for l in range(self.n_layers):
-            d = p["layers"][l]
-            if l == 0 and mode == "none":
-                vx = w["Wx0"].index_select(0, X).add_(w["b.0"])
-            else:
-                vx = torch.addmm(w[f"b.{l}"], x, w[f"Wx.{l}"])
-            mh = self.mask(B, d, p["dropout_p_hidden"])
-            out, saved = self._fwd(vx, H[l], w[f"Wrz.{l}"], w[f"Wh.{l}"], reset, mh, self.hidden_act)
-            ins.append(x)
-            saves.append(saved)
-            masks.append(mh)
-            outs.append(out)
-            x = out
-        scores = self._scores(x, w["Wy"], w["By"], Y)
-        loss, dS = self._loss(scores, self.loss, self.final_act, self.col_offset(T, S),
-                              p["bpreg"], p["smoothing"], self.scale)
-        dx, dWy_rows, dBy_rows = self._scores_bwd(dS, x, w["Wy"], Y)
-        dense, rows = {}, []
-        for l in reversed(range(self.n_layers)):
-            dvx, _dh, dWrz, dWh = self._bwd(dx, saves[l], w[f"Wrz.{l}"], w[f"Wh.{l}"], reset,
-                                            masks[l], self.hidden_act)
-            dense[f"Wrz.{l}"], dense[f"Wh.{l}"] = dWrz, dWh
-            dense[f"b.{l}"] = dvx.sum(0)
-            if l == 0 and mode == "none":
-                rows.append(("Wx0", X, dvx))
-                dx = None
-            else:
-                dense[f"Wx.{l}"] = ins[l].t().mm(dvx)
-                dx = dvx.mm(w[f"Wx.{l}"].t()) if (l > 0 or mode != "none") else None
-        if dx is not None and m_embed is not None:
-            dx = dx * m_embed
-        if mode == "shared":
-            rows.append(("Wy", torch.cat([X, Y]), torch.cat([dx, dWy_rows])))
-        else:
-            rows.append(("Wy", Y, dWy_rows))
-            if mode == "separate":
-                rows.append(("E", X, dx))
-        rows.append(("By", Y, dBy_rows))
-        self.apply_updates(dense, rows, self._update)
-        return loss, outs
-
-
-class ReferenceStep(_StepBase):
-    """One training step in plain PyTorch with autograd (the reference ops)."""
-
-    def __init__(self, model, weights, supports, generator):
-        super().__init__(model, weights, supports, generator)
-        from gru4rec_fast.ops import reference
-        self.ref = reference
-        self.dense_keys = network.dense_names(weights)
-
-    def __call__(self, X, T, reset, S, H):
+    def step(self, X, T, reset, S, H):
         w, p, mode, ref = self.w, self.p, self.mode, self.ref
         B = X.shape[0]
         Y = T if S is None else torch.cat([T, S])
@@ -229,7 +243,7 @@ class ReferenceStep(_StepBase):
         with torch.no_grad():
             dg = {k: t.grad if t.grad is not None else torch.zeros_like(t) for k, t in dense.items()}
             rows = [(k, ids, leaf.grad) for k, ids, leaf in leaves]
-            self.apply_updates(dg, rows, ref.sparse_row_update_)
+            self.apply_updates(dg, rows)
         return loss.detach(), [o.detach() for o in outs]
 
 

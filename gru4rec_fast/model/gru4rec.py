@@ -12,12 +12,12 @@ import torch
 from gru4rec_fast.data import DataError, SampleStore, SessionDataset
 from gru4rec_fast.data._progress import bar
 from gru4rec_fast.model import network, params as P
-from gru4rec_fast.model.backends import BACKENDS, make_step
+from gru4rec_fast.model.backends import BACKENDS, EpochTensors, make_step
 from gru4rec_fast.model.forward import forward_step
+from gru4rec_fast.model.training import run_epoch
 from gru4rec_fast.ops.reference import final_activation
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-_NAN_CHECK_EVERY = 128          # steps between host checks of the running loss
 
 
 class TrainingDivergedError(RuntimeError):
@@ -156,36 +156,24 @@ class GRU4Rec:
                                 shuffle=p["train_random_order"], seed=self.seed + epoch)
             n_steps = sched.n_steps if max_steps is None else min(sched.n_steps, int(max_steps))
             t0 = time.time()
-            dev = self.device
-            ins = torch.from_numpy(sched.in_items.astype(np.int64)).to(dev)
-            outs = torch.from_numpy(sched.out_items.astype(np.int64)).to(dev)
-            resets = torch.from_numpy(sched.reset).to(dev)
-            prev = torch.from_numpy(sched.prev_row.astype(np.int64)).to(dev)
-            offs = sched.step_offsets
-            shrink = sched.shrink
+            epoch_data = EpochTensors.from_schedule(sched, self.device)
             B0 = int(sched.n_live[0]) if n_steps else 0
-            H = [torch.zeros(B0, d, dtype=self.dtype, device=dev) for d in layers]
-            total = torch.zeros((), dtype=torch.float64, device=dev)
-            it = bar(range(n_steps), progress=progress, desc=f"Epoch{epoch + 1}", unit="mb",
+            H = [torch.zeros(B0, d, dtype=self.dtype, device=self.device) for d in layers]
+            it = bar(total=n_steps, progress=progress, desc=f"Epoch{epoch + 1}", unit="mb",
                      leave=False)
-            checked = 0
-            for t in it:
-                a, b = int(offs[t]), int(offs[t + 1])
-                if shrink[t]:
-                    keep = prev[a:b]
-                    H = [h.index_select(0, keep) for h in H]
-                S = store.next() if store is not None else None
-                loss, H = step_fn(ins[a:b], outs[a:b], resets[a:b], S, H)
-                total += loss
+
+            def on_chunk(t0, t1, losses, total, epoch=epoch, it=it):
                 if on_step is not None:
-                    on_step(epoch, t, loss)
-                if t - checked >= _NAN_CHECK_EVERY:
-                    checked = t
-                    self._check_loss(total, epoch, t)
+                    for i in range(t1 - t0):
+                        on_step(epoch, t0 + i, losses[i])
+                self._check_loss(total, epoch, t1)
+                it.update(t1 - t0)
+
+            total, H = run_epoch(step_fn, epoch_data, n_steps, H, store, on_chunk=on_chunk)
             it.close()
             self._check_loss(total, epoch, n_steps)
             dt = time.time() - t0
-            n_events = int(offs[n_steps])
+            n_events = int(sched.step_offsets[n_steps])
             avg = float(total) / max(n_steps, 1)
             self.epoch_losses_.append(avg)
             if verbose:

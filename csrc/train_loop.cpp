@@ -1,0 +1,293 @@
+// See train_loop.h. The step is the chain of the fused kernels with the backward written
+// out by hand (no autograd): the same computation as the reference step of
+// gru4rec_fast/model/backends.py, which tests hold it to.
+#include "train_loop.h"
+
+#include <ATen/record_function.h>
+
+#include <optional>
+
+#include <ATen/record_function.h>
+
+#include "cpu/fused_loss_cpu.h"
+#include "cpu/gru_step_cpu.h"
+#include "cpu/sparse_row_update_cpu.h"
+#ifdef WITH_CUDA
+#include "cuda/fused_loss_cuda.h"
+#include "cuda/gru_step_cuda.h"
+#include "cuda/sparse_row_update_cuda.h"
+#endif
+
+namespace gru4rec {
+
+namespace {
+
+constexpr const char* kOp = "TrainLoop";
+
+// The kernels by device. The loop's inputs were checked once when the loop was built
+// (and the schedule's ids are in range by construction), so the per-call argument
+// checks of the public ops, some of which read ids back to the host, are skipped.
+std::vector<at::Tensor> gru_fwd(const at::Tensor& vx, const at::Tensor& h, const at::Tensor& Wrz,
+                                const at::Tensor& Wh, const at::Tensor& reset,
+                                const at::Tensor& mask, const TrainConfig& c) {
+#ifdef WITH_CUDA
+  if (vx.is_cuda())
+    return gru_step_forward_cuda(vx, h, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a, c.hidden_b);
+#endif
+  return gru_step_forward_cpu(vx, h, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a, c.hidden_b);
+}
+
+std::vector<at::Tensor> gru_bwd(const at::Tensor& dout, const std::vector<at::Tensor>& saved,
+                                const at::Tensor& Wrz, const at::Tensor& Wh,
+                                const at::Tensor& reset, const at::Tensor& mask,
+                                const TrainConfig& c) {
+#ifdef WITH_CUDA
+  if (dout.is_cuda())
+    return gru_step_backward_cuda(dout, saved, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a,
+                                  c.hidden_b);
+#endif
+  return gru_step_backward_cpu(dout, saved, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a,
+                               c.hidden_b);
+}
+
+std::tuple<at::Tensor, at::Tensor> loss_fwd_bwd(const at::Tensor& scores, const at::Tensor& off,
+                                                const TrainConfig& c) {
+#ifdef WITH_CUDA
+  if (scores.is_cuda())
+    return fused_loss_fwd_bwd_cuda(scores, off, c.loss, c.final_act, c.final_a, c.final_b,
+                                   c.bpreg, c.smoothing, c.scale);
+#endif
+  return fused_loss_fwd_bwd_cpu(scores, off, c.loss, c.final_act, c.final_a, c.final_b, c.bpreg,
+                                c.smoothing, c.scale);
+}
+
+at::Tensor as_2d(const at::Tensor& t, bool one_row) {
+  if (t.dim() == 2) return t;
+  return one_row ? t.view({1, t.size(0)}) : t.view({t.size(0), 1});
+}
+
+bool is_dense(const std::string& name) {
+  return name != "Wy" && name != "By" && name != "E" && name != "Wx0";
+}
+
+std::string key(const char* base, int64_t l) { return std::string(base) + "." + std::to_string(l); }
+
+// A named phase of the step in torch.profiler traces (nearly free when not profiling).
+class Phase {
+ public:
+  explicit Phase(const char* name) : rf_(at::RecordScope::USER_SCOPE) {
+    if (rf_.isActive()) rf_.before(name);
+  }
+
+ private:
+  at::RecordFunction rf_;
+};
+
+}  // namespace
+
+TrainLoop::TrainLoop(const std::map<std::string, at::Tensor>& weights,
+                     const std::map<std::string, std::vector<at::Tensor>>& states,
+                     const at::Tensor& log_supp, const TrainConfig& config, at::Generator generator)
+    : w_(weights), log_supp_(log_supp), c_(config), gen_(std::move(generator)) {
+  TORCH_CHECK(w_.count("Wy") && w_.count("By"), kOp, ": weights must contain 'Wy' and 'By'");
+  const at::Tensor& Wy = w_.at("Wy");
+  for (auto& kv : w_) {
+    TORCH_CHECK(kv.second.device() == Wy.device() && kv.second.scalar_type() == Wy.scalar_type(),
+                kOp, ": weight '", kv.first, "' must be on ", Wy.device(), " with dtype ",
+                Wy.scalar_type());
+    TORCH_CHECK(kv.second.is_contiguous(), kOp, ": weight '", kv.first, "' must be contiguous");
+    auto it = states.find(kv.first);
+    TORCH_CHECK(it != states.end() && it->second.size() == 4, kOp, ": no optimiser state (4 tensors) for '",
+                kv.first, "'");
+    st_[kv.first] = RowState{it->second[0], it->second[1], it->second[2], it->second[3]};
+    if (is_dense(kv.first)) {
+      dense_names_.push_back(kv.first);
+      const int64_t rows = kv.second.dim() == 2 ? kv.second.size(0) : 1;
+      dense_ids_[kv.first] = at::arange(rows, Wy.options().dtype(at::kLong));
+    }
+  }
+  TORCH_CHECK(c_.mode >= 0 && c_.mode <= 2, kOp, ": embedding mode must be 0, 1 or 2");
+  TORCH_CHECK(c_.n_layers >= 1, kOp, ": need at least one layer");
+  for (int64_t l = 0; l < c_.n_layers; ++l)
+    for (const char* base : {"b", "Wrz", "Wh"})
+      TORCH_CHECK(w_.count(key(base, l)), kOp, ": weights lack '", key(base, l), "'");
+  TORCH_CHECK(c_.logq <= 0 || log_supp_.numel() == Wy.size(0), kOp,
+              ": logq > 0 needs log_supp with one entry per item");
+}
+
+at::Tensor TrainLoop::mask(int64_t rows, int64_t cols, double p_drop) {
+  if (p_drop <= 0) return at::Tensor();
+  const double keep = 1.0 - p_drop;
+  const at::Tensor& ref = w_.at("Wy");
+  // The same draws and arithmetic as the Python step: rand < keep, as dtype, / keep.
+  at::Tensor u = at::rand({rows, cols}, gen_, ref.options());
+  return u.lt(keep).to(ref.scalar_type()).div_(keep);
+}
+
+void TrainLoop::update(const std::string& name, const at::Tensor& ids, const at::Tensor& grads) {
+  const bool dense = is_dense(name);
+  at::Tensor p = as_2d(w_.at(name), dense);
+  // Dense gradients take the parameter's 2-D shape, row gradients of By become M x 1.
+  const at::Tensor g = (dense ? grads.reshape(p.sizes()) : as_2d(grads, false)).contiguous();
+  RowState& s = st_.at(name);
+  const at::Tensor& id = dense ? dense_ids_.at(name) : ids;
+#ifdef WITH_CUDA
+  if (p.is_cuda()) {
+    sparse_row_update_cuda_(p, id, g, s.s1, s.s2, s.velocity, s.steps, c_.optimizer, c_.lr,
+                            c_.momentum, c_.lmbd, c_.eps, c_.p1, c_.p2, true);
+    return;
+  }
+#endif
+  sparse_row_update_cpu_(p, id, g, s.s1, s.s2, s.velocity, s.steps, c_.optimizer, c_.lr,
+                         c_.momentum, c_.lmbd, c_.eps, c_.p1, c_.p2, true);
+}
+
+std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
+    const at::Tensor& X, const at::Tensor& T, const at::Tensor& reset, const at::Tensor& S,
+    const std::vector<at::Tensor>& H) {
+  const TrainConfig& c = c_;
+  const int64_t B = X.size(0);
+  TORCH_CHECK(static_cast<int64_t>(H.size()) == c.n_layers, kOp, ": expected ", c.n_layers,
+              " hidden states, got ", H.size());
+  const at::Tensor& Wy = w_.at("Wy");
+  const at::Tensor& By = w_.at("By");
+  const bool has_s = S.defined() && S.numel() > 0;
+  const at::Tensor Y = has_s ? at::cat({T, S}) : T;
+  const int64_t N = Y.size(0);
+  const int64_t d_out = Wy.size(1);
+
+  // ---- forward ------------------------------------------------------------------
+  std::optional<Phase> phase;
+  phase.emplace("g4r::forward");
+  at::Tensor x, m_embed;
+  if (c.mode == 0) x = Wy.index_select(0, X);
+  else if (c.mode == 1) x = w_.at("E").index_select(0, X);
+  if (x.defined()) {
+    m_embed = mask(B, x.size(1), c.dropout_embed);
+    if (m_embed.defined()) x = x * m_embed;
+  }
+  std::vector<at::Tensor> ins, masks, outs;
+  std::vector<std::vector<at::Tensor>> saves;
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const at::Tensor& Wh = w_.at(key("Wh", l));
+    at::Tensor vx;
+    if (l == 0 && c.mode == 2) vx = w_.at("Wx0").index_select(0, X).add_(w_.at("b.0"));
+    else vx = at::addmm(w_.at(key("b", l)), x, w_.at(key("Wx", l)));
+    at::Tensor mh = mask(B, Wh.size(0), c.dropout_hidden);
+    std::vector<at::Tensor> r = gru_fwd(vx, H[l], w_.at(key("Wrz", l)), Wh, reset, mh, c);
+    ins.push_back(x);
+    masks.push_back(mh);
+    outs.push_back(r[0]);
+    saves.emplace_back(r.begin() + 1, r.end());
+    x = r[0];
+  }
+  phase.emplace("g4r::scores");
+  // Sampled scores: the N used rows of Wy gathered once, for the forward and backward.
+  const at::Tensor WyY = Wy.index_select(0, Y);
+  const at::Tensor ByY = By.index_select(0, Y);
+  const at::Tensor scores = at::addmm(ByY.unsqueeze(0).expand({B, N}), x, WyY.t());
+  at::Tensor off;
+  if (c.logq > 0) {
+    off = log_supp_.index_select(0, T);
+    if (has_s) off = at::cat({off, log_supp_.index_select(0, S).mul_(c.sample_alpha)});
+    off.mul_(c.logq);
+  } else {
+    off = at::empty({0}, scores.options());
+  }
+  phase.emplace("g4r::loss");
+  auto [loss, dS] = loss_fwd_bwd(scores, off, c);
+
+  // ---- backward -----------------------------------------------------------------
+  phase.emplace("g4r::backward");
+  // Row gradients of Wy: in shared mode the input rows (X) come first, then the
+  // scored rows (Y), in one buffer, so that one kernel call sums and applies both.
+  const int64_t lead = c.mode == 0 ? B : 0;
+  at::Tensor gWy = at::empty({lead + N, d_out}, Wy.options());
+  at::Tensor dx = at::mm(dS, WyY);
+  at::Tensor gWyY = gWy.narrow(0, lead, N);
+  at::mm_out(gWyY, dS.t(), x);
+  at::Tensor gBy = dS.sum(0);
+  std::vector<std::pair<std::string, at::Tensor>> dense;  // (name, gradient)
+  at::Tensor gWx0;
+  for (int64_t l = c.n_layers - 1; l >= 0; --l) {
+    std::vector<at::Tensor> g = gru_bwd(dx, saves[l], w_.at(key("Wrz", l)), w_.at(key("Wh", l)),
+                                        reset, masks[l], c);
+    const at::Tensor& dvx = g[0];
+    dense.emplace_back(key("Wrz", l), g[2]);
+    dense.emplace_back(key("Wh", l), g[3]);
+    dense.emplace_back(key("b", l), dvx.sum(0));
+    if (l == 0 && c.mode == 2) {
+      gWx0 = dvx;
+      dx = at::Tensor();
+    } else {
+      const at::Tensor& Wx = w_.at(key("Wx", l));
+      dense.emplace_back(key("Wx", l), at::mm(ins[l].t(), dvx));
+      dx = at::mm(dvx, Wx.t());
+    }
+  }
+  if (dx.defined() && m_embed.defined()) dx = dx * m_embed;
+  if (c.mode == 0) gWy.narrow(0, 0, B).copy_(dx);
+
+  // ---- global gradient cap, then the updates ---------------------------------------
+  phase.emplace("g4r::update_dense");
+  at::Tensor gE = c.mode == 1 ? dx : at::Tensor();
+  if (c.grad_cap > 0) {
+    std::vector<at::Tensor> all;
+    for (auto& kv : dense) all.push_back(kv.second);
+    for (const at::Tensor* t : {&gWy, &gBy, &gE, &gWx0})
+      if (t->defined()) all.push_back(*t);
+    at::Tensor sq = at::zeros({}, Wy.options().dtype(at::kDouble));
+    for (const at::Tensor& t : all) sq.add_(t.to(at::kDouble).pow(2).sum());
+    const at::Tensor norm = sq.sqrt();
+    const at::Tensor f = at::where(norm >= c.grad_cap, c.grad_cap / norm, at::ones_like(norm))
+                             .to(Wy.scalar_type());
+    for (auto& kv : dense) kv.second = kv.second * f;
+    for (at::Tensor* t : {&gWy, &gBy, &gE, &gWx0})
+      if (t->defined()) *t = *t * f;
+  }
+  for (auto& kv : dense) update(kv.first, at::Tensor(), kv.second);
+  phase.emplace("g4r::update_rows");
+  if (gWx0.defined()) update("Wx0", X, gWx0);
+  update("Wy", c.mode == 0 ? at::cat({X, Y}) : Y, gWy);
+  if (gE.defined()) update("E", X, gE);
+  update("By", Y, gBy);
+  return {loss, outs};
+}
+
+std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::run(
+    const at::Tensor& ins, const at::Tensor& outs, const at::Tensor& resets,
+    const at::Tensor& prev, const at::Tensor& offsets, const at::Tensor& shrink,
+    const at::Tensor& samples, int64_t t0, int64_t t1, std::vector<at::Tensor> H) {
+  const at::Tensor& Wy = w_.at("Wy");
+  TORCH_CHECK(t0 >= 0 && t1 >= t0, kOp, ".run: need 0 <= t0 <= t1, got ", t0, ", ", t1);
+  TORCH_CHECK(offsets.is_cpu() && offsets.scalar_type() == at::kLong && offsets.dim() == 1 &&
+                  offsets.size(0) > t1, kOp, ".run: offsets must be an int64 CPU tensor with more than t1 = ",
+              t1, " entries");
+  TORCH_CHECK(shrink.is_cpu() && shrink.scalar_type() == at::kBool && shrink.dim() == 1 &&
+                  shrink.size(0) >= t1, kOp, ".run: shrink must be a bool CPU tensor with at least t1 = ",
+              t1, " entries");
+  for (const at::Tensor* t : {&ins, &outs, &resets, &prev})
+    TORCH_CHECK(t->device() == Wy.device(), kOp, ".run: the schedule must be on ", Wy.device());
+  const bool has_s = samples.defined() && samples.numel() > 0;
+  if (has_s)
+    TORCH_CHECK(samples.dim() == 2 && samples.size(0) == t1 - t0 && samples.device() == Wy.device() &&
+                    samples.scalar_type() == at::kLong, kOp,
+                ".run: samples must be int64 (t1 - t0) x n_sample on ", Wy.device());
+  const int64_t* off = offsets.data_ptr<int64_t>();
+  const bool* shr = shrink.data_ptr<bool>();
+  at::Tensor losses = at::empty({t1 - t0}, Wy.options().dtype(at::kDouble));
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t a = off[t], b = off[t + 1];
+    if (shr[t]) {
+      const at::Tensor keep = prev.slice(0, a, b);
+      for (auto& h : H) h = h.index_select(0, keep);
+    }
+    const at::Tensor S = has_s ? samples.select(0, t - t0) : at::Tensor();
+    auto [loss, Hn] = step(ins.slice(0, a, b), outs.slice(0, a, b), resets.slice(0, a, b), S, H);
+    losses.select(0, t - t0).copy_(loss);
+    H = std::move(Hn);
+  }
+  return {losses, H};
+}
+
+}  // namespace gru4rec

@@ -1,0 +1,33 @@
+"""The epoch loop shared by ``GRU4Rec.fit`` and the training benchmark: the steps of one
+epoch run in chunks, each chunk one backend call (for the fused backend: one C++ loop
+with no Python between steps), with the sample store handing over the extra negatives
+of a whole chunk at once."""
+import torch
+
+CHUNK_STEPS = 128       # steps per backend call; the caller looks at the loss in between
+
+
+def run_epoch(step_fn, epoch, n_steps, H, store=None, chunk_steps=CHUNK_STEPS, on_chunk=None):
+    """Train on steps [0, n_steps) of ``epoch`` (backends.EpochTensors).
+
+    ``H``: the hidden states at step 0 (one tensor per layer). ``store``: a SampleStore
+    or None (no extra negatives). ``on_chunk(t0, t1, losses, total)`` runs after each
+    chunk with its per-step losses and the running sum (float64 tensors on the device,
+    not read back here). Returns (total loss as a 0-dim float64 tensor, hidden states).
+    """
+    if chunk_steps < 1:
+        raise ValueError(f"chunk_steps must be >= 1, got {chunk_steps}")
+    dev = H[0].device if H else torch.device("cpu")
+    total = torch.zeros((), dtype=torch.float64, device=dev)
+    t = 0
+    while t < n_steps:
+        k = min(n_steps - t, chunk_steps)
+        S = store.take(k) if store is not None else None
+        if S is not None:
+            k = S.shape[0]          # the store's block may end first
+        losses, H = step_fn.run(epoch, t, t + k, S, H)
+        total += losses.sum()
+        if on_chunk is not None:
+            on_chunk(t, t + k, losses, total)
+        t += k
+    return total, H
