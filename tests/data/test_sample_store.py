@@ -66,3 +66,32 @@ def test_bad_arguments():
         SampleStore([1, 2], n_sample=0)
     with pytest.raises(ValueError, match="zero"):
         sampling_cdf([0, 0], 1.0)
+
+
+def test_take_gives_the_ids_of_next():
+    supp = np.arange(1, 101)
+    for store_size in (0, 50, 10 * 7):      # drawn per step, blocks of 5 and 7 steps
+        a = SampleStore(supp, 10, 0.75, store_size, seed=4)
+        b = SampleStore(supp, 10, 0.75, store_size, seed=4)
+        got = []
+        for k in (3, 1, 6, 2, 9):
+            block = a.take(k)
+            assert 1 <= block.shape[0] <= k and block.shape[1] == 10
+            got.append(block)
+        got = torch.cat(got)
+        want = torch.stack([b.next() for _ in range(got.shape[0])])
+        assert torch.equal(got, want)
+    with pytest.raises(ValueError, match="max_steps must be >= 1"):
+        a.take(0)
+
+
+def test_uniform_to_ids_equals_searchsorted():
+    # the compiled search (used when built) against torch.searchsorted, including
+    # uniforms equal to CDF entries and items of zero weight (repeated CDF values)
+    from gru4rec_fast.data.sample_store import sampling_cdf, uniform_to_ids
+    supp = np.array([0, 3, 0, 0, 5, 1, 0, 2])
+    cdf = sampling_cdf(supp, 1.0)
+    u = torch.cat([cdf.clone(), torch.tensor([0.0, 1e-300, 0.5, 0.999999]),
+                   torch.rand(1000, dtype=torch.float64, generator=torch.Generator().manual_seed(1))])
+    want = torch.searchsorted(cdf, u, side="left").clamp(max=len(supp) - 1)
+    assert torch.equal(uniform_to_ids(cdf, u), want)

@@ -1,0 +1,125 @@
+"""The C++ training loop (csrc/train_loop.cpp, the fused backend) held to the reference
+backend step by step over the settings the step branches on, chunking invariance, and
+its argument errors."""
+import numpy as np
+import pytest
+import torch
+
+from gru4rec_fast import GRU4Rec
+from gru4rec_fast.data import SampleStore, SessionDataset
+from gru4rec_fast.model import network
+from gru4rec_fast.model.backends import EpochTensors, make_step
+from gru4rec_fast.model.training import run_epoch
+from model_helpers import need_kernels, tiny
+
+STEPS = 60
+STORE = 20_000
+
+# Each case switches on a branch of the step: dropout (both masks), the gradient cap,
+# the two other embedding modes, two layers, every optimiser with momentum and L2,
+# smoothing, the other losses.
+CASES = {
+    "dropout": dict(dropout_p_embed=0.3, dropout_p_hidden=0.2, constrained_embedding=True),
+    "grad_cap": dict(grad_cap=0.05, constrained_embedding=True),
+    "separate+2layers": dict(constrained_embedding=False, embedding=12, layers=[16, 12],
+                             dropout_p_hidden=0.1),
+    "none(one-hot)": dict(constrained_embedding=False, embedding=0, dropout_p_hidden=0.1),
+    "adam+lmbd": dict(adapt="adam", learning_rate=0.01, lmbd=1e-3, constrained_embedding=True),
+    "rmsprop+momentum": dict(adapt="rmsprop", learning_rate=0.01, momentum=0.3,
+                             constrained_embedding=True),
+    "adadelta": dict(adapt="adadelta", learning_rate=1.0, constrained_embedding=True),
+    "sgd+momentum": dict(adapt="sgd", learning_rate=0.5, momentum=0.5, constrained_embedding=True),
+    "xe_logit+smoothing": dict(loss="xe_logit", final_act="softmax_logit", smoothing=0.1,
+                               constrained_embedding=True),
+    "top1-max+selu": dict(loss="top1-max", final_act="linear", hidden_act="selu-1.05-1.67"),
+    "bpr+no-samples": dict(loss="bpr", final_act="linear", n_sample=0),
+}
+
+
+def _run(backend, max_steps=STEPS, **kw):
+    params = dict(layers=[16], batch_size=16, n_sample=48, n_epochs=1, loss="bpr-max",
+                  final_act="elu-0.5")
+    params.update(kw)
+    losses = []
+    m = GRU4Rec(backend=backend, dtype="float64", seed=7, **params)
+    m.fit(tiny()[0], max_steps=max_steps, verbose=False, sample_store_size=STORE,
+          on_step=lambda e, t, loss: losses.append(float(loss)))
+    return np.array(losses), m
+
+
+@pytest.mark.parametrize("kw", list(CASES.values()), ids=list(CASES))
+def test_loop_matches_reference_per_step(kw):
+    need_kernels()
+    ref, mr = _run("reference", **kw)
+    fused, mf = _run("fused", **kw)
+    assert len(fused) == len(ref) == STEPS
+    np.testing.assert_allclose(fused, ref, rtol=0, atol=1e-7)
+    for k in mr.weights:
+        torch.testing.assert_close(mf.weights[k], mr.weights[k], rtol=1e-6, atol=1e-9, msg=k)
+
+
+def test_loop_matches_reference_over_a_whole_epoch():
+    # The epoch's tail shrinks the batch (shrink steps re-row the hidden state).
+    need_kernels()
+    kw = dict(batch_size=64, n_sample=0, dropout_p_hidden=0.1, momentum=0.2)
+    ref, mr = _run("reference", max_steps=None, **kw)
+    fused, mf = _run("fused", max_steps=None, **kw)
+    assert len(fused) == len(ref) > 100
+    np.testing.assert_allclose(fused, ref, rtol=0, atol=1e-7)
+    for k in mr.weights:
+        torch.testing.assert_close(mf.weights[k], mr.weights[k], rtol=1e-6, atol=1e-9, msg=k)
+
+
+def _epoch_setup(chunk_seed=0, **kw):
+    params = dict(layers=[16], batch_size=16, n_sample=32, n_epochs=1, dropout_p_hidden=0.2,
+                  constrained_embedding=True)
+    params.update(kw)
+    model = GRU4Rec(seed=3, **params)
+    ds = SessionDataset.from_events(tiny()[0])
+    w = network.init_weights(model.hyper, ds.n_items, seed=3)
+    gen = torch.Generator().manual_seed(3)
+    step = make_step("fused", model, w, ds.supports, gen)
+    sched = ds.schedule(16, min_slots=1)
+    epoch = EpochTensors.from_schedule(sched, "cpu")
+    H = [torch.zeros(int(sched.n_live[0]), 16)]
+    store = SampleStore(ds.supports, 32, 0.75, 32 * 50, seed=3)
+    return step, epoch, sched, H, store, w
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 128])
+def test_chunking_does_not_change_training(chunk):
+    need_kernels()
+    step, epoch, sched, H, store, w = _epoch_setup()
+    total, _ = run_epoch(step, epoch, sched.n_steps, H, store, chunk_steps=chunk)
+    step2, epoch2, sched2, H2, store2, w2 = _epoch_setup()
+    total2, _ = run_epoch(step2, epoch2, sched2.n_steps, H2, store2, chunk_steps=sched.n_steps)
+    assert float(total) == float(total2)
+    for k in w:
+        assert torch.equal(w[k], w2[k]), k
+
+
+def test_run_checks_its_arguments():
+    need_kernels()
+    step, epoch, sched, H, store, w = _epoch_setup()
+    loop = step.loop
+    with pytest.raises(RuntimeError, match="offsets must be an int64 CPU tensor"):
+        loop.run(epoch.ins, epoch.outs, epoch.resets, epoch.prev, epoch.offsets[:3],
+                 epoch.shrink, torch.empty(0, dtype=torch.long), 0, 5, H)
+    with pytest.raises(RuntimeError, match="samples must be int64"):
+        loop.run(epoch.ins, epoch.outs, epoch.resets, epoch.prev, epoch.offsets, epoch.shrink,
+                 torch.zeros(3, 32, dtype=torch.long), 0, 5, H)
+    with pytest.raises(RuntimeError, match="expected 1 hidden states"):
+        loop.run(epoch.ins, epoch.outs, epoch.resets, epoch.prev, epoch.offsets, epoch.shrink,
+                 torch.empty(0, dtype=torch.long), 0, 5, H + H)
+
+
+def test_gather_rows_matches_index_select():
+    need_kernels()
+    from gru4rec_fast import _ext
+    C = _ext.ext()
+    g = torch.Generator().manual_seed(0)
+    for n, d, m, dt in [(50, 7, 300, torch.float32), (1, 3, 1, torch.float64), (20, 5, 0, torch.float32),
+                        (1000, 100, 2080, torch.float32)]:
+        W = torch.randn(n, d, generator=g, dtype=dt)
+        ids = torch.randint(0, n, (m,), generator=g)     # many duplicates
+        assert torch.equal(C.gather_rows_cpu(W, ids), W.index_select(0, ids))
