@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one prepared GPU run (device machine: torch 2.11.0+cu130, nvcc, no network).
-# Builds the extension for the card, runs the CUDA tests, then the op benchmarks, and
-# writes everything under $OUT (or ./gpu_out): build.log, tests.log, ops_cuda.md,
-# summary.md. Usage, from the repository root:
+# Builds the extension for the card, runs the CUDA tests, then the op, training and
+# evaluation benchmarks, and writes everything under $OUT (or ./gpu_out): build.log,
+# tests.log, ops_cuda.md, train/ (train.md, train.png), eval_cuda.md, summary.md. Usage, from the repository root:
 #     bash benches/gpu_check.sh
 # Commit $OUT/summary.md as benches/results/<date>_<card>.md afterwards.
 set -uo pipefail
@@ -44,4 +44,14 @@ echo >> "$out/summary.md"
 python3 benches/ops.py --device cuda --out "$out/ops_cuda.md" > "$out/ops_cuda.log" 2>&1 \
   || echo "- benches/ops.py --device cuda FAILED (see ops_cuda.log)" >> "$out/summary.md"
 [ -f "$out/ops_cuda.md" ] && cat "$out/ops_cuda.md" >> "$out/summary.md"
+
+# Training: the published shapes (fused C++ loop vs the reference backend on the card),
+# then evaluation. Short windows: the whole script must fit the 15-minute device budget.
+python3 benches/train.py --device cuda --threads 8 --seconds 3 --only published \
+  --out "$out/train" > "$out/train_cuda.log" 2>&1 \
+  || echo "- benches/train.py --device cuda FAILED (see train_cuda.log)" >> "$out/summary.md"
+[ -f "$out/train/train.md" ] && { echo; cat "$out/train/train.md"; } >> "$out/summary.md"
+python3 benches/eval.py --device cuda --threads 8 --out "$out/eval_cuda.md" > "$out/eval_cuda.log" 2>&1 \
+  || echo "- benches/eval.py --device cuda FAILED (see eval_cuda.log)" >> "$out/summary.md"
+[ -f "$out/eval_cuda.md" ] && { echo; cat "$out/eval_cuda.md"; } >> "$out/summary.md"
 cat "$out/summary.md"

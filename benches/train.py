@@ -4,7 +4,8 @@ backend (a per-step PyTorch loop with autograd), side by side in one run.
 Every measurement runs in a fresh subprocess (so that its peak memory is its own) and
 drives the same epoch loop as ``GRU4Rec.fit`` (gru4rec_fast.model.training.run_epoch):
 weights initialised for ``n_items`` items, the epoch schedule of synthetic sessions on
-the device, the sample store, chunks of 128 steps. The first chunk is warm-up; the
+the device, the sample store, chunks of 32 steps (fit: 128; one Python call per chunk
+either way, so the difference is noise). The first chunk is warm-up; the
 window is the following chunks until ``--seconds`` have passed (at most 4096 steps).
 The sample store draws 10M ids per block by default (one block per 4,882 steps at 2048
 samples); the window never crosses a block, so the time of one block draw is measured
@@ -56,6 +57,7 @@ COMMON = dict(constrained_embedding=True, embedding=0, n_sample=2048, n_epochs=1
 GRID_ITEMS = 200_000
 SCALING_ITEMS = [10_000, 100_000, 1_000_000, 5_000_000]
 STORE_SIZE = 10_000_000
+BENCH_CHUNK = 32        # steps per backend call here (fit uses 128): finer window ends
 
 
 def grid():
@@ -82,12 +84,12 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=4096, 
     from gru4rec_fast.data import SampleStore, SessionDataset, synthetic
     from gru4rec_fast.model import network
     from gru4rec_fast.model.backends import EpochTensors, make_step
-    from gru4rec_fast.model.training import CHUNK_STEPS, run_epoch
+    from gru4rec_fast.model.training import run_epoch
 
     torch.set_num_threads(threads)
     model = GRU4Rec(backend=backend, device=device, seed=seed, **COMMON, **hyper)
     p = model.hyper
-    steps_wanted = CHUNK_STEPS + max_window
+    steps_wanted = BENCH_CHUNK + max_window
     n_events = max(200_000, int(steps_wanted * p["batch_size"] * 1.4))
     df = synthetic.generate(n_events, 40_000, seed=seed)
     ds = SessionDataset.from_events(df)
@@ -145,7 +147,8 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=4096, 
     if is_cuda:
         torch.cuda.reset_peak_memory_stats()
     try:
-        total, _ = run_epoch(step_fn, epoch, n_steps, H, store, on_chunk=on_chunk)
+        total, _ = run_epoch(step_fn, epoch, n_steps, H, store, chunk_steps=BENCH_CHUNK,
+                             on_chunk=on_chunk)
     except Done:
         pass
     if "end" not in marks:

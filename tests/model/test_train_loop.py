@@ -123,3 +123,22 @@ def test_gather_rows_matches_index_select():
         W = torch.randn(n, d, generator=g, dtype=dt)
         ids = torch.randint(0, n, (m,), generator=g)     # many duplicates
         assert torch.equal(C.gather_rows_cpu(W, ids), W.index_select(0, ids))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("kw", [CASES["dropout"], CASES["separate+2layers"]], ids=["dropout", "separate+2layers"])
+def test_loop_on_cuda_matches_reference_on_cuda(kw):
+    # the same C++ loop, its kernels on the GPU; the reference backend on the GPU too
+    need_kernels()
+    runs = {}
+    for backend in ("reference", "fused"):
+        params = dict(layers=[16], batch_size=16, n_sample=48, n_epochs=1, loss="bpr-max",
+                      final_act="elu-0.5", **kw)
+        losses = []
+        m = GRU4Rec(backend=backend, dtype="float64", seed=7, device="cuda", **params)
+        m.fit(tiny()[0], max_steps=STEPS, verbose=False, sample_store_size=STORE,
+              on_step=lambda e, t, loss: losses.append(float(loss)))
+        runs[backend] = (np.array(losses), m)
+    np.testing.assert_allclose(runs["fused"][0], runs["reference"][0], rtol=0, atol=1e-7)
+    for k, w in runs["reference"][1].weights.items():
+        torch.testing.assert_close(runs["fused"][1].weights[k], w, rtol=1e-6, atol=1e-9, msg=k)
