@@ -6,7 +6,7 @@ drives the same epoch loop as ``GRU4Rec.fit`` (gru4rec_fast.model.training.run_e
 weights initialised for ``n_items`` items, the epoch schedule of synthetic sessions on
 the device, the sample store, chunks of 32 steps (fit: 128; one Python call per chunk
 either way, so the difference is noise). The first chunk is warm-up; the
-window is the following chunks until ``--seconds`` have passed (at most 4096 steps).
+window is the following chunks until ``--seconds`` have passed (at most 2048 steps).
 The sample store draws 10M ids per block by default (one block per 4,882 steps at 2048
 samples); the window never crosses a block, so the time of one block draw is measured
 on its own and added per step (amortised, as in a full epoch).
@@ -76,7 +76,7 @@ def grid():
 # --------------------------------------------------------------------------------------
 # One measurement (runs in the subprocess)
 # --------------------------------------------------------------------------------------
-def measure(hyper, n_items, backend, device, threads, seconds, max_window=4096, seed=0):
+def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, seed=0):
     import numpy as np
     import torch
 
@@ -91,7 +91,7 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=4096, 
     p = model.hyper
     steps_wanted = BENCH_CHUNK + max_window
     n_events = max(200_000, int(steps_wanted * p["batch_size"] * 1.4))
-    df = synthetic.generate(n_events, 40_000, seed=seed)
+    df = synthetic.generate(n_events, min(40_000, n_items), seed=seed)
     ds = SessionDataset.from_events(df)
     # Spread the sessions' items over the full catalogue (see the module doc).
     rng = np.random.default_rng(seed)

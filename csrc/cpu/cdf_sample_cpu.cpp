@@ -10,6 +10,9 @@ namespace gru4rec {
 
 namespace {
 constexpr int64_t kGrain = 4096;  // draws per parallel task: a search is ~20 cache misses
+
+// Many draws: search with a guide table (same ids, see CdfGuide); few: binary search.
+bool use_guide(int64_t k, int64_t n) { return n > 1 && k >= n / 8; }
 }
 
 at::Tensor cdf_sample_cpu(const at::Tensor& cdf, int64_t k, int64_t seed, int64_t offset) {
@@ -20,6 +23,14 @@ at::Tensor cdf_sample_cpu(const at::Tensor& cdf, int64_t k, int64_t seed, int64_
   const uint64_t useed = static_cast<uint64_t>(seed), uoff = static_cast<uint64_t>(offset);
   AT_DISPATCH_FLOATING_TYPES(cdf.scalar_type(), "cdf_sample_cpu", [&] {
     const scalar_t* c = cdf.data_ptr<scalar_t>();
+    if (use_guide(k, n)) {
+      const CdfGuide<scalar_t> g(c, n);
+      at::parallel_for(0, k, kGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          out[i] = g.find(bits_to_unit_double(philox_bits64(useed, uoff + static_cast<uint64_t>(i))));
+      });
+      return;
+    }
     at::parallel_for(0, k, kGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         const double u = bits_to_unit_double(philox_bits64(useed, uoff + static_cast<uint64_t>(i)));
@@ -39,6 +50,13 @@ at::Tensor cdf_search_cpu(const at::Tensor& cdf, const at::Tensor& uniforms) {
   AT_DISPATCH_FLOATING_TYPES(cdf.scalar_type(), "cdf_search_cpu", [&] {
     const scalar_t* c = cdf.data_ptr<scalar_t>();
     const scalar_t* u = uniforms.data_ptr<scalar_t>();
+    if (use_guide(k, n)) {
+      const CdfGuide<scalar_t> g(c, n);
+      at::parallel_for(0, k, kGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) out[i] = g.find(u[i]);
+      });
+      return;
+    }
     at::parallel_for(0, k, kGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) out[i] = cdf_lower_bound(c, n, u[i]);
     });

@@ -169,3 +169,24 @@ def test_build_cdf():
     uni = build_cdf(torch.tensor([5.0, 1.0, 7.0, 2.0]), 0.0, dtype=torch.float32)
     assert uni.dtype == torch.float32 and torch.allclose(uni, torch.tensor([0.25, 0.5, 0.75, 1.0]))
     assert build_cdf(torch.rand(100001, dtype=torch.float64), 0.75)[-1].item() == 1.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_many_draws_take_the_guide_table_and_give_the_same_ids(dtype):
+    # k >= n/8 uniforms switch the CPU kernels to the guide-table search; it must return
+    # exactly the binary search's ids, including at CDF values, on flat runs (items of
+    # zero weight), below 0, at and above 1, and for NaN.
+    gen = torch.Generator().manual_seed(5)
+    supp = torch.randint(0, 4, (300,), generator=gen).double() ** 3
+    supp[0] = 0.0
+    cdf = build_cdf(supp, 1.0, dtype=dtype)
+    edges = torch.tensor([0.0, -0.5, 1.0, 1.5, float("nan"), 1e-30], dtype=dtype)
+    u = torch.cat([cdf, edges, torch.rand(5000, generator=gen, dtype=dtype)])
+    want = torch.searchsorted(cdf, u).clamp(max=cdf.numel() - 1)
+    assert len(u) >= cdf.numel() // 8
+    assert torch.equal(cdf_search(cdf, u), want)
+    # cdf_sample: one big call (guide) against the same stream drawn in small calls
+    # (binary search), offset by offset
+    big = cdf_sample(cdf, 4000, seed=11, offset=7)
+    small = torch.cat([cdf_sample(cdf, 20, seed=11, offset=7 + j) for j in range(0, 4000, 20)])
+    assert torch.equal(big, small)
