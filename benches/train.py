@@ -16,8 +16,11 @@ are spread at random over ``n_items`` rows, and every other item gets support 1,
 that the tables, the sampling distribution and the CDF have the full size while the
 sessions stay the same. That is what the scaling table varies.
 
-    python benches/train.py [--device cpu|cuda] [--threads N] [--seconds S]
+    python benches/train.py [--device cpu|cuda] [--threads N] [--seconds S] [--repeats R]
                             [--only published|grid|scaling] [--out DIR]
+
+Timings on shared machines drift by tens of percent; --repeats runs each backend R
+times, interleaved with the other, and reports the median run.
 
 Prints tables (mini-batches/s, events/s, speed-up, peak RSS / GPU memory) and writes
 them with a PNG plot (matplotlib, if installed) to --out.
@@ -57,6 +60,7 @@ COMMON = dict(constrained_embedding=True, embedding=0, n_sample=2048, n_epochs=1
 GRID_ITEMS = 200_000
 SCALING_ITEMS = [10_000, 100_000, 1_000_000, 5_000_000]
 STORE_SIZE = 10_000_000
+REPEATS = [1]           # set from --repeats, for the table titles
 BENCH_CHUNK = 32        # steps per backend call here (fit uses 128): finer window ends
 
 
@@ -180,6 +184,13 @@ def run_sub(name, hyper, n_items, backend, args):
     return res
 
 
+def median_run(runs):
+    """The run with the median mini-batches/s (None if any failed)."""
+    if not runs or any(r is None for r in runs):
+        return None
+    return sorted(runs, key=lambda r: r["mbs"])[len(runs) // 2]
+
+
 def table(title, rows, with_ref, machine):
     from timing import format_table
     headers = ["setup", "items", "fused mb/s", "fused events/s"]
@@ -197,7 +208,7 @@ def table(title, rows, with_ref, machine):
         if len(headers) > len(line):
             line.append(f"{f['gpu_gb']:.2f}" if f else "-")
         out.append(line)
-    return f"### {title} ({machine})\n\n" + format_table(out, headers)
+    return f"### {title} ({machine}; median of {REPEATS[0]} interleaved runs)\n\n" + format_table(out, headers)
 
 
 def plot(results, path, machine):
@@ -241,6 +252,8 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=6.0, help="measurement window per run")
     ap.add_argument("--only", choices=["published", "grid", "scaling"], nargs="*")
     ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs per backend, interleaved; the tables show the median run")
     ap.add_argument("--out", default=None, help="folder for train.md and train.png")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -253,6 +266,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     machine = machine_name(args.device)
     parts = args.only or ["published", "grid", "scaling"]
+    REPEATS[0] = args.repeats
     backends = ["fused"] if args.no_reference else ["fused", "reference"]
     results, sections = {}, []
     for part in parts:
@@ -266,8 +280,12 @@ def main(argv=None):
             bks = backends
         rows = []
         for name, (hyper, n_items) in setups.items():
+            runs = {b: [] for b in bks}
+            for _ in range(args.repeats):           # interleaved: drift hits both alike
+                for backend in bks:
+                    runs[backend].append(run_sub(name, hyper, n_items, backend, args))
             for backend in bks:
-                results[(name, backend)] = run_sub(name, hyper, n_items, backend, args)
+                results[(name, backend)] = median_run(runs[backend])
             rows.append((name, n_items, results[(name, "fused")], results.get((name, "reference"))))
         sections.append(table({"published": "Published setups (SPEC section 8 shapes)",
                                "grid": "Batch size x layers grid (bpr-max / elu-0.5)",

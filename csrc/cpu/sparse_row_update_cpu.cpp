@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -128,8 +129,14 @@ struct Hyper {
   T lr, momentum, lmbd, eps, p1, p2;
 };
 
+#if defined(__GNUC__)
+#define G4R_ROW_INLINE inline __attribute__((always_inline))
+#else
+#define G4R_ROW_INLINE inline
+#endif
+
 template <typename T, int64_t OPT, bool MOMENTUM>
-void update_row(T* __restrict p, T* __restrict s1, T* __restrict s2, T* __restrict v,
+G4R_ROW_INLINE void update_row(T* __restrict p, T* __restrict s1, T* __restrict s2, T* __restrict v,
                 T* __restrict step, T* __restrict g, T* __restrict u, T* __restrict t,
                 int64_t d, const Hyper<T>& h) {
   if (h.lmbd != T(0)) {
@@ -208,50 +215,97 @@ inline void prefetch_row(const T* row, int64_t d) {
   for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 1, 3);
 }
 
+// Everything one task of update_rows reads and writes.
+template <typename T>
+struct RowTask {
+  T *P, *S1, *S2, *V, *STEP;
+  const T* G;
+  const int64_t *sorted_ids, *sorted_pos, *run_starts;
+  int64_t d;
+  Hyper<T> h;
+};
+
+// Runs [begin, end): sum each run's gradient rows, then update its row. Force-inlined
+// into a baseline and an AVX2 copy (below), chosen at run time.
+template <typename T, int64_t OPT, bool MOMENTUM>
+G4R_ROW_INLINE void process_runs(const RowTask<T>& k, int64_t begin, int64_t end, T* g, T* u,
+                                 T* t) {
+  const int64_t d = k.d;
+  for (int64_t r = begin; r < end; ++r) {
+    // The rows are scattered over tables far larger than the caches and each one is
+    // a chain of dependent misses otherwise: ask for a later run's rows now.
+    if (r + kPrefetchRuns < end) {
+      const int64_t ahead = k.sorted_ids[k.run_starts[r + kPrefetchRuns]] * d;
+      prefetch_row(k.P + ahead, d);
+      if (k.S1) prefetch_row(k.S1 + ahead, d);
+      if (k.S2) prefetch_row(k.S2 + ahead, d);
+      if (k.V) prefetch_row(k.V + ahead, d);
+    }
+    const int64_t first = k.run_starts[r], last = k.run_starts[r + 1];
+    const int64_t id = k.sorted_ids[first];
+    // Sum this id's gradient rows in ascending original position: a fixed order, so
+    // the sum (and the whole op) is bit-identical whatever the thread split.
+    const T* g0 = k.G + k.sorted_pos[first] * d;
+    for (int64_t c = 0; c < d; ++c) g[c] = g0[c];
+    for (int64_t j = first + 1; j < last; ++j) {
+      const T* gj = k.G + k.sorted_pos[j] * d;
+      for (int64_t c = 0; c < d; ++c) g[c] += gj[c];
+    }
+    const int64_t off = id * d;
+    update_row<T, OPT, MOMENTUM>(k.P + off, k.S1 ? k.S1 + off : nullptr,
+                                 k.S2 ? k.S2 + off : nullptr, k.V ? k.V + off : nullptr,
+                                 k.STEP ? k.STEP + id : nullptr, g, u, t, d, k.h);
+  }
+}
+
+template <typename T, int64_t OPT, bool MOMENTUM>
+void process_runs_base(const RowTask<T>& k, int64_t begin, int64_t end, T* g, T* u, T* t) {
+  process_runs<T, OPT, MOMENTUM>(k, begin, end, g, u, t);
+}
+
+#ifdef GRU4REC_X86
+// AVX2 without FMA: twice the lanes, and no contraction, so every result stays
+// bit-identical to the baseline copy (IEEE ops round the same at any width).
+template <typename T, int64_t OPT, bool MOMENTUM>
+__attribute__((target("avx2"))) void process_runs_avx2(const RowTask<T>& k, int64_t begin,
+                                                       int64_t end, T* g, T* u, T* t) {
+  process_runs<T, OPT, MOMENTUM>(k, begin, end, g, u, t);
+}
+// GRU4REC_FAST_CPU_BASELINE=1 forces the baseline copy (to compare, or to rule it out).
+const bool kHasAvx2 = __builtin_cpu_supports("avx2") && !std::getenv("GRU4REC_FAST_CPU_BASELINE");
+#endif
+
 template <typename T, int64_t OPT, bool MOMENTUM>
 void update_rows(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1, at::Tensor& state2,
                  at::Tensor& velocity, at::Tensor& step_count, const std::vector<int64_t>& sorted_ids,
                  const std::vector<int64_t>& sorted_pos, const std::vector<int64_t>& run_starts,
                  const Hyper<T>& h) {
   const int64_t d = param.size(1);
-  T* P = param.data_ptr<T>();
-  const T* G = grads.data_ptr<T>();
-  T* S1 = OPT != OPT_SGD ? state1.data_ptr<T>() : nullptr;
-  T* S2 = (OPT == OPT_ADAM || OPT == OPT_ADADELTA) ? state2.data_ptr<T>() : nullptr;
-  T* V = MOMENTUM ? velocity.data_ptr<T>() : nullptr;
-  T* STEP = OPT == OPT_ADAM ? step_count.data_ptr<T>() : nullptr;
+  RowTask<T> k;
+  k.P = param.data_ptr<T>();
+  k.G = grads.data_ptr<T>();
+  k.S1 = OPT != OPT_SGD ? state1.data_ptr<T>() : nullptr;
+  k.S2 = (OPT == OPT_ADAM || OPT == OPT_ADADELTA) ? state2.data_ptr<T>() : nullptr;
+  k.V = MOMENTUM ? velocity.data_ptr<T>() : nullptr;
+  k.STEP = OPT == OPT_ADAM ? step_count.data_ptr<T>() : nullptr;
+  k.sorted_ids = sorted_ids.data();
+  k.sorted_pos = sorted_pos.data();
+  k.run_starts = run_starts.data();
+  k.d = d;
+  k.h = h;
   const int64_t runs = static_cast<int64_t>(run_starts.size()) - 1;
   // ~16k elements per task keeps the parallel overhead small for d = 1 (biases).
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1));
   at::parallel_for(0, runs, grain, [&](int64_t begin, int64_t end) {
     std::vector<T> scratch(3 * d);
     T* g = scratch.data();
-    T* u = g + d;
-    T* t = u + d;
-    for (int64_t r = begin; r < end; ++r) {
-      // The rows are scattered over tables far larger than the caches and each one is
-      // a chain of dependent misses otherwise: ask for a later run's rows now.
-      if (r + kPrefetchRuns < end) {
-        const int64_t ahead = sorted_ids[run_starts[r + kPrefetchRuns]] * d;
-        prefetch_row(P + ahead, d);
-        if (S1) prefetch_row(S1 + ahead, d);
-        if (S2) prefetch_row(S2 + ahead, d);
-        if (V) prefetch_row(V + ahead, d);
-      }
-      const int64_t first = run_starts[r], last = run_starts[r + 1];
-      const int64_t id = sorted_ids[first];
-      // Sum this id's gradient rows in ascending original position: a fixed order, so
-      // the sum (and the whole op) is bit-identical whatever the thread split.
-      const T* g0 = G + sorted_pos[first] * d;
-      for (int64_t c = 0; c < d; ++c) g[c] = g0[c];
-      for (int64_t j = first + 1; j < last; ++j) {
-        const T* gj = G + sorted_pos[j] * d;
-        for (int64_t c = 0; c < d; ++c) g[c] += gj[c];
-      }
-      const int64_t off = id * d;
-      update_row<T, OPT, MOMENTUM>(P + off, S1 ? S1 + off : nullptr, S2 ? S2 + off : nullptr,
-                                   V ? V + off : nullptr, STEP ? STEP + id : nullptr, g, u, t, d, h);
+#ifdef GRU4REC_X86
+    if (kHasAvx2) {
+      process_runs_avx2<T, OPT, MOMENTUM>(k, begin, end, g, g + d, g + 2 * d);
+      return;
     }
+#endif
+    process_runs_base<T, OPT, MOMENTUM>(k, begin, end, g, g + d, g + 2 * d);
   });
 }
 
