@@ -294,8 +294,10 @@ void update_rows(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1,
   k.d = d;
   k.h = h;
   const int64_t runs = static_cast<int64_t>(run_starts.size()) - 1;
-  // ~16k elements per task keeps the parallel overhead small for d = 1 (biases).
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(d, 1));
+  // ~16k elements' worth of work per task, counting a run's fixed cost (sort lookups,
+  // prefetch, calls) as ~32 elements: the biases (d = 1, ~2k runs) still split over
+  // the threads instead of running as one serial task.
+  const int64_t grain = std::max<int64_t>(1, 16384 / (d + 32));
   at::parallel_for(0, runs, grain, [&](int64_t begin, int64_t end) {
     std::vector<T> scratch(3 * d);
     T* g = scratch.data();
