@@ -73,7 +73,8 @@ setup(
     packages=find_packages(include=["gru4rec_fast", "gru4rec_fast.*"]),
     python_requires=">=3.10",
     install_requires=["torch", "numpy", "pandas", "tqdm"],
-    extras_require={"parquet": ["pyarrow"]},
+    # bench: benches/train.py draws its speed plot with matplotlib (optional there).
+    extras_require={"parquet": ["pyarrow"], "bench": ["matplotlib"]},
     ext_modules=_extensions(),
     cmdclass=_cmdclass(),
     entry_points={"console_scripts": ["gru4rec-fast=gru4rec_fast.cli:main"]},
