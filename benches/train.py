@@ -87,8 +87,8 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, 
     from gru4rec_fast import GRU4Rec
     from gru4rec_fast.data import SampleStore, SessionDataset, synthetic
     from gru4rec_fast.model import network
-    from gru4rec_fast.model.backends import EpochTensors, make_step
-    from gru4rec_fast.model.training import run_epoch
+    from gru4rec_fast.model.backends import make_step
+    from gru4rec_fast.model.training import EpochTensors, run_epoch
 
     torch.set_num_threads(threads)
     model = GRU4Rec(backend=backend, device=device, seed=seed, **COMMON, **hyper)

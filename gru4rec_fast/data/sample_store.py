@@ -82,13 +82,16 @@ class SampleStore:
         self._drawn += numel
         return ids.view(*shape)
 
-    def next(self):
-        if self.steps_per_store <= 0:
-            return self.draw((self.n_sample,))
+    def _fill_if_used_up(self):
         if self._store is None or self._pos >= self.steps_per_store:
             self._store = self.draw((self.steps_per_store, self.n_sample))
             self._pos = 0
             self.n_regenerations += 1
+
+    def next(self):
+        if self.steps_per_store <= 0:
+            return self.draw((self.n_sample,))
+        self._fill_if_used_up()
         out = self._store[self._pos]
         self._pos += 1
         return out
@@ -102,9 +105,7 @@ class SampleStore:
             raise ValueError(f"SampleStore.take: max_steps must be >= 1, got {max_steps}")
         if self.steps_per_store <= 0:
             return torch.stack([self.draw((self.n_sample,)) for _ in range(max_steps)])
-        if self._store is None or self._pos >= self.steps_per_store:
-            self.next()
-            self._pos -= 1
+        self._fill_if_used_up()
         k = min(max_steps, self.steps_per_store - self._pos)
         out = self._store[self._pos:self._pos + k]
         self._pos += k

@@ -1,6 +1,6 @@
 """The two training backends (SPEC 2-6): the C++ loop and the plain-PyTorch reference.
 
-A backend trains on an epoch laid out by ``EpochTensors`` (the schedule of SPEC 2 as
+A backend trains on an epoch laid out by ``training.EpochTensors`` (the schedule of SPEC 2 as
 tensors on the training device) with ``run(epoch, t0, t1, samples, H)``: it runs steps
 [t0, t1), with ``samples`` the (t1 - t0) x n_sample extra negatives of those steps (or
 None) and H the hidden states (one tensor per layer), and returns (per-step losses as a
@@ -23,36 +23,11 @@ Gradients of the item tables are per occurrence (one row per use, as the gradien
 respect to the gathered sub-tensor in the reference code); ``grad_cap`` caps the global
 norm over all of these and the dense gradients.
 """
-import math
-from typing import NamedTuple
-
-import numpy as np
 import torch
 
 from gru4rec_fast.ops import enums
 from gru4rec_fast.model import network
 from gru4rec_fast.model.optim import DenseState, dense_update_, resolve_adapt_params
-
-
-class EpochTensors(NamedTuple):
-    """An epoch's schedule (gru4rec_fast.data.Schedule) as tensors: the per-row arrays on
-    the training device for the whole epoch, the per-step ones (which only decide
-    slicing) on the host."""
-    ins: torch.Tensor       # (rows,) int64 input item of each row
-    outs: torch.Tensor      # (rows,) int64 target item
-    resets: torch.Tensor    # (rows,) bool: the row's session starts here
-    prev: torch.Tensor      # (rows,) int64 row of the previous step (read where shrink)
-    offsets: torch.Tensor   # (n_steps + 1,) int64, CPU: step t is rows offsets[t]:offsets[t+1]
-    shrink: torch.Tensor    # (n_steps,) bool, CPU: the batch shrank before step t
-
-    @classmethod
-    def from_schedule(cls, sched, device):
-        dev = torch.device(device)
-        as_long = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))  # noqa: E731
-        return cls(as_long(sched.in_items).to(dev), as_long(sched.out_items).to(dev),
-                   torch.from_numpy(np.ascontiguousarray(sched.reset, dtype=bool)).to(dev),
-                   as_long(sched.prev_row).to(dev), as_long(sched.step_offsets),
-                   torch.from_numpy(np.ascontiguousarray(sched.shrink, dtype=bool)))
 
 
 class _StepBase:
@@ -254,7 +229,3 @@ def make_step(backend, model, weights, supports, generator):
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
     return BACKENDS[backend](model, weights, supports, generator)
-
-
-def isfinite(x):
-    return math.isfinite(float(x))

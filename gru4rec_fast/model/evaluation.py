@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from gru4rec_fast.model.forward import forward_step, ops_module
+from gru4rec_fast.model.training import EpochTensors
 
 MODES = ("standard", "conservative", "median", "tiebreaking")
 TIEBREAK_NOISE = 1e-10
@@ -75,10 +76,7 @@ def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, i
     # ranks_from_counts is plain torch (no kernel); one definition for both backends
     from gru4rec_fast.ops.eval_rank import ranks_from_counts
     sched = ds.schedule(int(batch_size), min_slots=1)
-    ins = torch.from_numpy(sched.in_items.astype(np.int64)).to(dev)
-    outs = torch.from_numpy(sched.out_items.astype(np.int64)).to(dev)
-    resets = torch.from_numpy(sched.reset).to(dev)
-    prev = torch.from_numpy(sched.prev_row.astype(np.int64)).to(dev)
+    ep = EpochTensors.from_schedule(sched, dev)
     offs = sched.step_offsets
     layers = model.hyper["layers"]
     B0 = int(sched.n_live[0]) if sched.n_steps else 0
@@ -90,10 +88,10 @@ def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, i
     for t in bar(range(sched.n_steps), progress=progress, desc="evaluate", unit="mb", leave=False):
         a, b = int(offs[t]), int(offs[t + 1])
         if sched.shrink[t]:
-            keep = prev[a:b]
+            keep = ep.prev[a:b]
             H = [h.index_select(0, keep) for h in H]
-        H = forward_step(w, model.hyper, ins[a:b], H, reset=resets[a:b], backend=model.backend)
-        ng, ne = ops.eval_rank_counts(H[-1], w["Wy"], w["By"], outs[a:b], candidates=cand,
+        H = forward_step(w, model.hyper, ep.ins[a:b], H, reset=ep.resets[a:b], backend=model.backend)
+        ng, ne = ops.eval_rank_counts(H[-1], w["Wy"], w["By"], ep.outs[a:b], candidates=cand,
                                       final_act=model.hyper["final_act"], noise_scale=noise,
                                       noise_seed=t)
         ranks = ranks_from_counts(ng, ne, "standard" if mode == "tiebreaking" else mode)

@@ -12,9 +12,9 @@ import torch
 from gru4rec_fast.data import DataError, SampleStore, SessionDataset
 from gru4rec_fast.data._progress import bar
 from gru4rec_fast.model import network, params as P
-from gru4rec_fast.model.backends import BACKENDS, EpochTensors, make_step
+from gru4rec_fast.model.backends import BACKENDS, make_step
 from gru4rec_fast.model.forward import forward_step
-from gru4rec_fast.model.training import run_epoch
+from gru4rec_fast.model.training import EpochTensors, run_epoch
 from gru4rec_fast.ops.reference import final_activation
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -162,12 +162,12 @@ class GRU4Rec:
             it = bar(total=n_steps, progress=progress, desc=f"Epoch{epoch + 1}", unit="mb",
                      leave=False)
 
-            def on_chunk(t0, t1, losses, total, epoch=epoch, it=it):
+            def on_chunk(start, stop, losses, total, epoch=epoch, it=it):
                 if on_step is not None:
-                    for i in range(t1 - t0):
-                        on_step(epoch, t0 + i, losses[i])
-                self._check_loss(total, epoch, t1)
-                it.update(t1 - t0)
+                    for i in range(stop - start):
+                        on_step(epoch, start + i, losses[i])
+                self._check_loss(total, epoch, stop)
+                it.update(stop - start)
 
             total, H = run_epoch(step_fn, epoch_data, n_steps, H, store, on_chunk=on_chunk)
             it.close()

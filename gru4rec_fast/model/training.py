@@ -2,13 +2,37 @@
 epoch run in chunks, each chunk one backend call (for the fused backend: one C++ loop
 with no Python between steps), with the sample store handing over the extra negatives
 of a whole chunk at once."""
+from typing import NamedTuple
+
+import numpy as np
 import torch
 
 CHUNK_STEPS = 128       # steps per backend call; the caller looks at the loss in between
 
 
+class EpochTensors(NamedTuple):
+    """An epoch's schedule (gru4rec_fast.data.Schedule) as tensors: the per-row arrays on
+    the training device for the whole epoch, the per-step ones (which only decide
+    slicing) on the host."""
+    ins: torch.Tensor       # (rows,) int64 input item of each row
+    outs: torch.Tensor      # (rows,) int64 target item
+    resets: torch.Tensor    # (rows,) bool: the row's session starts here
+    prev: torch.Tensor      # (rows,) int64 row of the previous step (read where shrink)
+    offsets: torch.Tensor   # (n_steps + 1,) int64, CPU: step t is rows offsets[t]:offsets[t+1]
+    shrink: torch.Tensor    # (n_steps,) bool, CPU: the batch shrank before step t
+
+    @classmethod
+    def from_schedule(cls, sched, device):
+        dev = torch.device(device)
+        as_long = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))  # noqa: E731
+        return cls(as_long(sched.in_items).to(dev), as_long(sched.out_items).to(dev),
+                   torch.from_numpy(np.ascontiguousarray(sched.reset, dtype=bool)).to(dev),
+                   as_long(sched.prev_row).to(dev), as_long(sched.step_offsets),
+                   torch.from_numpy(np.ascontiguousarray(sched.shrink, dtype=bool)))
+
+
 def run_epoch(step_fn, epoch, n_steps, H, store=None, chunk_steps=CHUNK_STEPS, on_chunk=None):
-    """Train on steps [0, n_steps) of ``epoch`` (backends.EpochTensors).
+    """Train on steps [0, n_steps) of ``epoch`` (an EpochTensors).
 
     ``H``: the hidden states at step 0 (one tensor per layer). ``store``: a SampleStore
     or None (no extra negatives). ``on_chunk(t0, t1, losses, total)`` runs after each

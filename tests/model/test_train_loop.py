@@ -8,8 +8,8 @@ import torch
 from gru4rec_fast import GRU4Rec
 from gru4rec_fast.data import SampleStore, SessionDataset
 from gru4rec_fast.model import network
-from gru4rec_fast.model.backends import EpochTensors, make_step
-from gru4rec_fast.model.training import run_epoch
+from gru4rec_fast.model.backends import make_step
+from gru4rec_fast.model.training import EpochTensors, run_epoch
 from model_helpers import need_kernels, tiny
 
 STEPS = 60
