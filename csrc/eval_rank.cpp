@@ -13,24 +13,14 @@ namespace gru4rec {
 
 std::tuple<at::Tensor, at::Tensor> eval_rank_counts(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& targets, const at::Tensor& candidates, int64_t final_act, double act_a, double act_b, double noise_scale, int64_t noise_seed, int64_t tile_size) {
   constexpr const char* op = "eval_rank_counts";
-  check_float(H, op, "H");
-  check_float(W, op, "W");
+  check_hidden_table_ids(H, W, targets, op, "targets");
   check_float(b, op, "b");
-  check_index(targets, op, "targets");
   check_index(candidates, op, "candidates");
-  check_dim(H, 2, op, "H");
-  check_dim(W, 2, op, "W");
   check_dim(b, 1, op, "b");
-  check_dim(targets, 1, op, "targets");
   check_dim(candidates, 1, op, "candidates");
-  check_same_dtype(H, W, op, "H", "W");
   check_same_dtype(H, b, op, "H", "b");
-  check_same_device(H, W, op, "H", "W");
   check_same_device(H, b, op, "H", "b");
-  check_same_device(H, targets, op, "H", "targets");
   check_same_device(H, candidates, op, "H", "candidates");
-  TORCH_CHECK(H.size(1) == W.size(1), op, ": H is ", H.sizes(), " but W is ", W.sizes(),
-              "; both need the same hidden size d");
   TORCH_CHECK(b.size(0) == W.size(0), op, ": b has ", b.size(0), " entries but W has ",
               W.size(0), " item rows");
   TORCH_CHECK(targets.size(0) == H.size(0), op, ": targets has ", targets.size(0),

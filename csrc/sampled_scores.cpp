@@ -13,17 +13,7 @@ namespace {
 // same dtype and device. The id range is checked on the host for CPU tensors only;
 // on CUDA the gather (index_select) asserts on the device, so no host sync here.
 void check_h_w_y(const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y, const char* op) {
-  check_float(H, op, "H");
-  check_float(W, op, "W");
-  check_index(Y, op, "Y");
-  check_dim(H, 2, op, "H");
-  check_dim(W, 2, op, "W");
-  check_dim(Y, 1, op, "Y");
-  check_same_dtype(H, W, op, "H", "W");
-  check_same_device(H, W, op, "H", "W");
-  check_same_device(H, Y, op, "H", "Y");
-  TORCH_CHECK(H.size(1) == W.size(1), op, ": H is ", H.sizes(), " and W is ", W.sizes(),
-              ": their second dimensions (the hidden size d) must be equal");
+  check_hidden_table_ids(H, W, Y, op, "Y");
   check_ids_in_range_cpu(Y, W.size(0), op, "Y");
 }
 

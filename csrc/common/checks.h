@@ -51,4 +51,22 @@ inline void check_ids_in_range_cpu(const at::Tensor& ids, int64_t n, const char*
               "), found min ", mn, " max ", mx);
 }
 
+// The (hidden states, item table, item ids) triple of the output-layer ops: H (B x d)
+// and W (n x d) float of one dtype, ids a 1-D int64 tensor, all on H's device, and
+// the same hidden size d. The id range is left to the caller (check_ids_in_range_cpu).
+inline void check_hidden_table_ids(const at::Tensor& H, const at::Tensor& W, const at::Tensor& ids,
+                                   const char* op, const char* ids_name) {
+  check_float(H, op, "H");
+  check_float(W, op, "W");
+  check_index(ids, op, ids_name);
+  check_dim(H, 2, op, "H");
+  check_dim(W, 2, op, "W");
+  check_dim(ids, 1, op, ids_name);
+  check_same_dtype(H, W, op, "H", "W");
+  check_same_device(H, W, op, "H", "W");
+  check_same_device(H, ids, op, "H", ids_name);
+  TORCH_CHECK(H.size(1) == W.size(1), op, ": H is ", H.sizes(), " and W is ", W.sizes(),
+              ": their second dimensions (the hidden size d) must be equal");
+}
+
 }  // namespace gru4rec

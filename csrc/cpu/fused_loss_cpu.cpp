@@ -84,39 +84,41 @@ G4R_INLINE double exp_nonpos(double x) { return std::exp(x > 0.0 ? 0.0 : x); }
 
 // Row sums over 8 lanes accumulated in double: a plain float running sum over a few
 // thousand terms loses ~log2(N) bits (more than torch's cascade sum does), and the
-// widening costs little next to the exp-heavy element-wise loops.
-template <typename T>
-G4R_INLINE T sum_lanes(const T* v, int64_t n) {
+// widening costs little next to the exp-heavy element-wise loops. term(j) gives the
+// j-th term as a double; the lanes are combined in one fixed order.
+template <typename T, typename Term>
+G4R_INLINE T lane_sum(int64_t n, Term term) {
   double acc[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += double(v[j + l]);
-  for (; j < n; ++j) acc[0] += double(v[j]);
+    for (int l = 0; l < kLanes; ++l) acc[l] += term(j + l);
+  for (; j < n; ++j) acc[0] += term(j);
   return T(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
+}
+
+#if defined(__GNUC__)
+#define G4R_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define G4R_INLINE_LAMBDA
+#endif
+
+template <typename T>
+G4R_INLINE T sum_lanes(const T* v, int64_t n) {
+  return lane_sum<T>(n, [v](int64_t j) G4R_INLINE_LAMBDA { return double(v[j]); });
 }
 
 template <typename T>
 G4R_INLINE T dot_lanes(const T* a, const T* b, int64_t n) {
-  double acc[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += double(a[j + l]) * double(b[j + l]);
-  for (; j < n; ++j) acc[0] += double(a[j]) * double(b[j]);
-  return T(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
+  return lane_sum<T>(n, [a, b](int64_t j) G4R_INLINE_LAMBDA { return double(a[j]) * double(b[j]); });
 }
 
 // sum_j a_j * b_j * b_j
 template <typename T>
 G4R_INLINE T dot_sq_lanes(const T* a, const T* b, int64_t n) {
-  double acc[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      const double bl = double(b[j + l]);
-      acc[l] += double(a[j + l]) * bl * bl;
-    }
-  for (; j < n; ++j) acc[0] += double(a[j]) * double(b[j]) * double(b[j]);
-  return T(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
+  return lane_sum<T>(n, [a, b](int64_t j) G4R_INLINE_LAMBDA {
+    const double bj = double(b[j]);
+    return double(a[j]) * bj * bj;
+  });
 }
 
 // Max ignoring NaN (non-finite rows are flagged separately).
