@@ -108,7 +108,6 @@ TrainLoop::TrainLoop(const std::map<std::string, at::Tensor>& weights,
                 kv.first, "'");
     st_[kv.first] = RowState{it->second[0], it->second[1], it->second[2], it->second[3]};
     if (is_dense(kv.first)) {
-      dense_names_.push_back(kv.first);
       const int64_t rows = kv.second.dim() == 2 ? kv.second.size(0) : 1;
       dense_ids_[kv.first] = at::arange(rows, Wy.options().dtype(at::kLong));
     }

@@ -79,7 +79,6 @@ class TrainLoop {
   std::map<std::string, at::Tensor> w_;
   std::map<std::string, RowState> st_;
   std::map<std::string, at::Tensor> dense_ids_;  // arange(rows) of each dense weight's 2-D view
-  std::vector<std::string> dense_names_;
   at::Tensor log_supp_;
   TrainConfig c_;
   at::Generator gen_;
