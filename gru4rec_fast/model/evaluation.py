@@ -104,3 +104,9 @@ def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, i
     return {"recall": OrderedDict((c, float(hits[i] / n) if n else 0.0) for i, c in enumerate(cutoffs)),
             "mrr": OrderedDict((c, float(rr[i] / n) if n else 0.0) for i, c in enumerate(cutoffs)),
             "n_events": int(n)}
+
+
+def popularity_ranks(supports, targets):
+    """Standard ranks of targets under the popularity baseline (score = training support)."""
+    s = np.sort(np.asarray(supports))
+    return 1 + len(s) - np.searchsorted(s, np.asarray(supports)[targets], side="right")

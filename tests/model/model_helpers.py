@@ -57,7 +57,7 @@ def need_kernels():
 def popularity_recall(train, test, cutoff=20):
     """Recall@cutoff of the most-popular baseline, same events as evaluate()."""
     from gru4rec_fast.data import SessionDataset
-    from gru4rec_fast.model.cli import popularity_ranks
+    from gru4rec_fast.model.evaluation import popularity_ranks
     tr = SessionDataset.from_events(train)
     te = SessionDataset.from_events(test, item_index=tr.item_index)
     nxt = np.ones(te.n_events, dtype=bool)

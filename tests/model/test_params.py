@@ -8,7 +8,7 @@ import torch
 
 from gru4rec_fast import GRU4Rec
 from gru4rec_fast.model import network, params as P
-from gru4rec_fast.model.cli import CLIError, read_parameter_file
+from gru4rec_fast.cli.train import CLIError, read_parameter_file
 
 SPEC_DEFAULTS = dict(loss="bpr-max", final_act="linear", hidden_act="tanh", layers=[100],
                      n_epochs=10, batch_size=32, dropout_p_hidden=0.0, dropout_p_embed=0.0,

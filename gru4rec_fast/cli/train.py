@@ -1,4 +1,4 @@
-"""The ``train`` command (the reference run.py's arguments and output) and ``demo``.
+"""The ``train`` command: the reference run.py's arguments and output.
 
     gru4rec-fast train PATH [-ps STR | -pf FILE] [-l] [-s FILE] [-t TEST ...] [-m 1 5 10 20]
                             [-e standard] [-ss N] [-d cpu] [-ik ItemId] [-sk SessionId]
@@ -69,7 +69,10 @@ def _literal_params(value, path):
                        f"of literal values ({e})") from None
 
 
-def add_train_arguments(p):
+HELP = "train and/or evaluate GRU4Rec (the reference run.py's arguments)"
+
+
+def add_arguments(p):
     p.add_argument("path", metavar="PATH", help="training data (TSV/CSV/Parquet/pickle), or with "
                    "-l a saved model")
     g = p.add_mutually_exclusive_group()
@@ -98,7 +101,8 @@ def add_train_arguments(p):
     p.add_argument("--eval_batch_size", type=int, default=512)
 
 
-def _device(arg):
+def device_arg(arg):
+    """The torch device of a -d/--device argument (default: cuda if present)."""
     import torch
     if arg is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -111,9 +115,9 @@ def _device(arg):
     return str(dev)
 
 
-def run_train(args):
+def run(args):
     from gru4rec_fast.model import GRU4Rec, evaluate
-    device = _device(args.device)
+    device = device_arg(args.device)
     if any(m < 1 for m in args.measure):
         raise CLIError(f"-m/--measure: cutoffs must be positive integers, got {args.measure}")
     if args.sample_store_size < 0:
@@ -159,74 +163,4 @@ def run_train(args):
                 print(f"Recall@{c}: {res['recall'][c]:.6f} MRR@{c}: {res['mrr'][c]:.6f}")
             if args.log_primary_metric:
                 print(f"PRIMARY METRIC: {res[args.primary_metric][args.measure[0]]}")
-    return 0
-
-
-# -- demo --------------------------------------------------------------------------------
-DEMO_PARAMS = dict(loss="cross-entropy", final_act="softmax", layers=[96], batch_size=64,
-                   dropout_p_embed=0.0, dropout_p_hidden=0.0, learning_rate=0.1, momentum=0.0,
-                   n_sample=2048, sample_alpha=0.5, bpreg=0.0, logq=1.0,
-                   constrained_embedding=True, n_epochs=3)
-
-
-def add_demo_arguments(p):
-    p.add_argument("--preset", default="small", help="synthetic preset (default: small)")
-    p.add_argument("--epochs", type=int, default=DEMO_PARAMS["n_epochs"])
-    p.add_argument("-d", "--device", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU intra-op threads (default 1: this model is small, and spinning "
-                        "OpenMP threads on a busy machine slowed epochs down up to 25x)")
-
-
-def popularity_ranks(supports, targets):
-    """Standard ranks of targets under the popularity baseline (score = training support)."""
-    import numpy as np
-    s = np.sort(np.asarray(supports))
-    return 1 + len(s) - np.searchsorted(s, np.asarray(supports)[targets], side="right")
-
-
-def run_demo(args):
-    import numpy as np
-    from gru4rec_fast.data import SessionDataset, synthetic
-    from gru4rec_fast.model import GRU4Rec, evaluate
-    device = _device(args.device)
-    if args.epochs < 1:
-        raise CLIError("--epochs must be >= 1")
-    if args.threads < 1:
-        raise CLIError("--threads must be >= 1")
-    import torch
-    torch.set_num_threads(args.threads)
-    try:
-        train, test = synthetic.preset(args.preset, seed=args.seed)
-    except ValueError as e:
-        raise CLIError(str(e)) from None
-    print(f"demo: synthetic preset {args.preset!r}: {len(train)} training and {len(test)} test events")
-    params = dict(DEMO_PARAMS, n_epochs=args.epochs)
-    model = GRU4Rec(device=device, seed=args.seed, **params)
-    t0 = time.time()
-    model.fit(train)
-    train_s = time.time() - t0
-    cut = [1, 5, 10, 20]
-    t0 = time.time()
-    res = evaluate(model, test, cutoffs=cut)
-    eval_s = time.time() - t0
-    # popularity baseline on the same ranked events
-    tr = SessionDataset.from_events(train)
-    te = SessionDataset.from_events(test, item_index=tr.item_index)
-    nxt = np.ones(te.n_events, dtype=bool)
-    nxt[te.offsets[1:] - 1] = False          # every event but each session's last
-    targets = te.items[np.flatnonzero(nxt) + 1]
-    ranks = popularity_ranks(tr.supports, targets)
-    pop = {"recall": {c: float((ranks <= c).mean()) for c in cut},
-           "mrr": {c: float(np.where(ranks <= c, 1.0 / ranks, 0.0).mean()) for c in cut}}
-    print(f"\nGRU4Rec (fused, {device}): trained in {train_s:.1f}s, evaluated in {eval_s:.1f}s "
-          f"on {res['n_events']} test events")
-    head = "model".ljust(14) + "".join(f"{'Recall@' + str(c):>11}" for c in cut) + \
-        "".join(f"{'MRR@' + str(c):>9}" for c in cut)
-    print(head)
-    print("-" * len(head))
-    for name, r in (("gru4rec", res), ("popularity", pop)):
-        print(name.ljust(14) + "".join(f"{r['recall'][c]:>11.4f}" for c in cut) +
-              "".join(f"{r['mrr'][c]:>9.4f}" for c in cut))
     return 0
