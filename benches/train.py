@@ -89,6 +89,7 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, 
     from gru4rec_fast.model import network
     from gru4rec_fast.model.backends import make_step
     from gru4rec_fast.model.training import EpochTensors, run_epoch
+    from gru4rec_fast.model.seeding import stream_seed
 
     torch.set_num_threads(threads)
     model = GRU4Rec(backend=backend, device=device, seed=seed, **COMMON, **hyper)
@@ -113,7 +114,7 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, 
 
     weights = network.init_weights(p, n_items, seed=seed, device=device)
     gen = torch.Generator(device=device)
-    gen.manual_seed(seed)
+    gen.manual_seed(stream_seed(seed, "dropout"))
     step_fn = make_step(backend, model, weights, supports, gen)
     is_cuda = str(device).startswith("cuda")
     sync = torch.cuda.synchronize if is_cuda else (lambda: None)
@@ -121,7 +122,7 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, 
     # One block draw of the store, timed alone on a throwaway store (it is amortised
     # over its steps below); the epoch's own store draws its first block in the warm-up.
     store = SampleStore(supports, p["n_sample"], p["sample_alpha"], STORE_SIZE, device=device,
-                        seed=seed)
+                        seed=stream_seed(seed, "sampling"))
     per_block = STORE_SIZE // p["n_sample"]
     sync()
     t = time.perf_counter()

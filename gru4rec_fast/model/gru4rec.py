@@ -14,6 +14,7 @@ from gru4rec_fast.data._progress import bar
 from gru4rec_fast.model import network, params as P
 from gru4rec_fast.model.backends import BACKENDS, make_step
 from gru4rec_fast.model.forward import forward_step
+from gru4rec_fast.model.seeding import stream_seed
 from gru4rec_fast.model.training import EpochTensors, run_epoch
 from gru4rec_fast.ops.reference import final_activation
 
@@ -139,13 +140,13 @@ class GRU4Rec:
         self.weights = network.init_weights(p, n_items, seed=self.seed, dtype=self.dtype,
                                             device=self.device)
         self._sessions.clear()
-        gen = torch.Generator(device=self.device)
-        gen.manual_seed(self.seed)
+        gen = torch.Generator(device=self.device)        # dropout masks
+        gen.manual_seed(stream_seed(self.seed, "dropout"))
         step_fn = make_step(self.backend, self, self.weights, ds.supports, gen)
         store = None
         if p["n_sample"] > 0:
             store = SampleStore(ds.supports, p["n_sample"], p["sample_alpha"], sample_store_size,
-                                device=self.device, seed=self.seed)
+                                device=self.device, seed=stream_seed(self.seed, "sampling"))
         min_slots = 1 if p["n_sample"] > 0 else 2
         if ds.n_sessions < min_slots:
             raise DataError(f"too few sessions to train on ({ds.n_sessions})")
