@@ -120,8 +120,9 @@ void sort_ids(const int64_t* ids, int64_t M, int64_t n, std::vector<int64_t>& so
 }
 
 // ---------------------------------------------------------------------------------
-// One row's update. g holds the summed gradient and is overwritten with the
-// effective gradient (plus L2); u and t are scratch rows. Each loop is a plain
+// One row's update. g holds the summed gradient; u and t are scratch rows. L2 (lmbd)
+// is added to the adapted gradient u, outside the adaptive scaling, so it never enters
+// an accumulator: delta = lr (u + lmbd p), as the original implementation does. Each loop is a plain
 // elementwise pass the compiler vectorises; sqrt goes through sqrt_inplace.
 // ---------------------------------------------------------------------------------
 template <typename T>
@@ -139,9 +140,6 @@ template <typename T, int64_t OPT, bool MOMENTUM>
 G4R_ROW_INLINE void update_row(T* __restrict p, T* __restrict s1, T* __restrict s2, T* __restrict v,
                 T* __restrict step, T* __restrict g, T* __restrict u, T* __restrict t,
                 int64_t d, const Hyper<T>& h) {
-  if (h.lmbd != T(0)) {
-    for (int64_t c = 0; c < d; ++c) g[c] += h.lmbd * p[c];
-  }
   if constexpr (OPT == OPT_SGD) {
     for (int64_t c = 0; c < d; ++c) u[c] = g[c];
   } else if constexpr (OPT == OPT_ADAGRAD) {
@@ -192,6 +190,9 @@ G4R_ROW_INLINE void update_row(T* __restrict p, T* __restrict s1, T* __restrict 
       u[c] = upd;
       s2[c] = rho * s2[c] + one_m_rho * upd * upd;
     }
+  }
+  if (h.lmbd != T(0)) {  // a branch, not + 0 * p: lmbd 0 stays bit-identical
+    for (int64_t c = 0; c < d; ++c) u[c] += h.lmbd * p[c];
   }
   if constexpr (MOMENTUM) {
     for (int64_t c = 0; c < d; ++c) {

@@ -68,7 +68,6 @@ __global__ void sparse_row_update_kernel(T* __restrict__ P, const T* __restrict_
     for (int64_t j = first + 1; j < last; ++j) g += G[sorted_pos[j] * d + c];
     const int64_t k = row + c;
     const T p = P[k];
-    if (h.lmbd != T(0)) g += h.lmbd * p;
     T u;
     if constexpr (OPT == OPT_SGD) {
       u = g;
@@ -93,6 +92,8 @@ __global__ void sparse_row_update_kernel(T* __restrict__ P, const T* __restrict_
       u = g * ::sqrt(s2 + h.eps) / ::sqrt(a + h.eps);
       S2[k] = h.p1 * s2 + (T(1) - h.p1) * u * u;
     }
+    // L2 outside the adaptive scaling (never in an accumulator), as the original.
+    if (h.lmbd != T(0)) u += h.lmbd * p;
     if constexpr (MOMENTUM) {
       const T vel = h.momentum * V[k] - h.lr * u;
       V[k] = vel;

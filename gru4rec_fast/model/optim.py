@@ -1,7 +1,7 @@
 """Optimiser of the dense weights (SPEC section 6), the same update rules as the
 row-sparse kernel ``gru4rec_fast.ops.sparse_row_update_`` applies to the item tables.
 
-With g = gradient + lmbd * p:
+With g the gradient:
     sgd:      u = g
     adagrad:  s1 += g^2;                                  u = g / sqrt(s1 + eps)
     rmsprop:  s1 = rho s1 + (1-rho) g^2;                  u = g / sqrt(s1 + eps)
@@ -9,6 +9,7 @@ With g = gradient + lmbd * p:
               u = (s2 / (1-b1^t)) / (sqrt(s1 / (1-b2^t)) + eps)
     adadelta: s1 = rho s1 + (1-rho) g^2;  u = g sqrt(s2+eps) / sqrt(s1+eps);
               s2 = rho s2 + (1-rho) u^2
+    L2 (lmbd > 0), outside the adaptive scaling as in the original: u += lmbd p
     momentum > 0: v = m v - lr u;  p += v      else: p -= lr u
 """
 import torch
@@ -44,8 +45,6 @@ class DenseState:
 
 def dense_update_(p, g, st, adapt, lr, momentum=0.0, lmbd=0.0, eps=1e-6, adapt_params=(0.0, 0.0)):
     """One optimiser step on the dense tensor p, in place (see the module doc)."""
-    if lmbd:
-        g = g + lmbd * p
     rho, beta2 = adapt_params
     if adapt == "sgd":
         u = g
@@ -66,6 +65,8 @@ def dense_update_(p, g, st, adapt, lr, momentum=0.0, lmbd=0.0, eps=1e-6, adapt_p
         st.s2.mul_(rho).addcmul_(u, u, value=1 - rho)
     else:  # pragma: no cover - validated earlier
         raise ValueError(f"unknown optimizer {adapt!r}; valid: {', '.join(enums.OPTIMIZERS)}")
+    if lmbd:
+        u = u + lmbd * p        # outside the accumulators (see the module doc)
     if momentum > 0:
         st.v.mul_(momentum).sub_(u, alpha=lr)
         p.add_(st.v)

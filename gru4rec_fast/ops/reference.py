@@ -158,8 +158,6 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
     g_sp = torch.sparse_coo_tensor(ids.unsqueeze(0), g_rows, p.shape,
                                    check_invariants=False).coalesce()
     idx, g = g_sp.indices()[0], g_sp.values()
-    if lmbd:
-        g = g + lmbd * p[idx]
     opt = state.optimizer
     if opt == enums.OPT_SGD:
         u = g
@@ -185,6 +183,8 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
         s2.index_copy_(0, idx, p1 * s2[idx] + (1 - p1) * u * u)
     else:
         raise ValueError(f"unknown optimizer code {opt}")
+    if lmbd:
+        u = u + lmbd * p[idx]   # L2 outside the adaptive scaling, as the original
     if momentum > 0:
         v_new = momentum * vel[idx] - lr * u
         vel.index_copy_(0, idx, v_new)

@@ -87,7 +87,7 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
     """Apply one optimiser step to the rows `ids` of `param`, in place.
 
     The gradients of equal ids are summed first (one row, one update); then for each
-    unique row, with g = summed gradient + lmbd * param_row:
+    unique row, with g = the summed gradient:
 
         sgd:      u = g
         adagrad:  s1 += g^2;                         u = g / sqrt(s1 + eps)
@@ -96,6 +96,8 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
                   u = (s2 / (1-b1^t)) / (sqrt(s1 / (1-b2^t)) + eps)
         adadelta: s1 = rho s1 + (1-rho) g^2;  u = g sqrt(s2+eps) / sqrt(s1+eps);
                   s2 = rho s2 + (1-rho) u^2
+        lmbd > 0: u += lmbd param_row   (L2 outside the adaptive scaling: it never
+                                          enters an accumulator, as in the original)
         momentum > 0: velocity = momentum velocity - lr u;  param += velocity
         else:         param -= lr u
 

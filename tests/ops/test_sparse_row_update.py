@@ -36,7 +36,7 @@ def dense_step_(param, ids, grads, st, opt, lr, momentum, lmbd, eps, p1, p2):
                                 check_invariants=True).to_dense()
     mask = torch.zeros(n, dtype=torch.bool, device=param.device)
     mask[ids] = True
-    g = G + lmbd * P
+    g = G
     s1 = st["s1"].view(n, -1) if st["s1"].numel() else None
     s2 = st["s2"].view(n, -1) if st["s2"].numel() else None
     if opt == "sgd":
@@ -62,6 +62,7 @@ def dense_step_(param, ids, grads, st, opt, lr, momentum, lmbd, eps, p1, p2):
         u = g * torch.sqrt(s2 + eps) / torch.sqrt(a + eps)
         s2n = p1 * s2 + (1 - p1) * u * u
         s1[mask], s2[mask] = a[mask], s2n[mask]
+    u = u + lmbd * P
     if momentum > 0:
         V = st["v"].view(n, -1)
         vn = momentum * V - lr * u
@@ -238,3 +239,58 @@ def test_errors():
     with pytest.raises(TypeError, match="SparseRowState"):
         sparse_row_update_(p, ids, g, None, 0.1)
     assert not p.any() and not st.state1.any()  # nothing was written by the failed calls
+
+
+def _hand_step(opt, p, g, lr, momentum, lmbd, eps, p1, p2):
+    """One step on one scalar, written out with Python floats from the original's formulas:
+    u is the adapted gradient of g alone; L2 is added outside: delta = lr (u + lmbd p).
+    Returns (new p, new state1)."""
+    import math
+    if opt == "sgd":
+        u, s1 = g, None
+    elif opt == "adagrad":
+        s1 = g * g
+        u = g / math.sqrt(s1 + eps)
+    elif opt == "rmsprop":
+        s1 = (1 - p1) * g * g
+        u = g / math.sqrt(s1 + eps)
+    elif opt == "adam":
+        s1 = (1 - p2) * g * g
+        m = (1 - p1) * g
+        u = (m / (1 - p1)) / (math.sqrt(s1 / (1 - p2)) + eps)
+    else:  # adadelta
+        s1 = (1 - p1) * g * g
+        u = g * math.sqrt(0 + eps) / math.sqrt(s1 + eps)
+    step = lr * (u + lmbd * p)
+    return (p - step if momentum == 0 else p + (0 * momentum - step)), s1
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("opt", OPTIMIZERS)
+@pytest.mark.parametrize("momentum", [0.0, 0.3])
+def test_l2_outside_the_accumulator_hand_computed(device, opt, momentum):
+    # Issue 11, item 1: with lmbd > 0 the accumulator holds g^2 (not (g + lmbd p)^2) and
+    # the step is lr (u + lmbd p). A large lmbd makes the two rules differ clearly.
+    lr, lmbd, eps = 0.1, 0.5, 1e-6
+    p1, p2 = resolve_adapt_params(enums.parse_optimizer(opt), None)
+    p0, g0 = [1.5, -2.0], [0.25, 0.75]
+    want = [_hand_step(opt, p, g, lr, momentum, lmbd, eps, p1, p2) for p, g in zip(p0, g0)]
+    ids = torch.tensor([0, 2], device=device)
+    grads = torch.tensor([[g0[0]], [g0[1]]], dtype=torch.float64, device=device)
+    for update in (sparse_row_update_, reference.sparse_row_update_):
+        param = torch.tensor([[p0[0]], [9.0], [p0[1]]], dtype=torch.float64, device=device)
+        st = SparseRowState(param, opt, momentum)
+        update(param, ids, grads, st, lr, momentum=momentum, lmbd=lmbd, eps=eps)
+        got = param[[0, 2], 0].cpu().tolist()
+        assert got == pytest.approx([w[0] for w in want], rel=1e-12, abs=1e-14), update
+        assert param[1, 0].item() == 9.0
+        if opt != "sgd":
+            assert st.state1.view(3)[[0, 2]].cpu().tolist() == pytest.approx(
+                [w[1] for w in want], rel=1e-12)
+    # the dense optimiser of the GRU weights follows the same rule
+    from gru4rec_fast.model.optim import DenseState, dense_update_
+    param = torch.tensor(p0, dtype=torch.float64)
+    st = DenseState(param, opt, momentum)
+    dense_update_(param, torch.tensor(g0, dtype=torch.float64), st, opt, lr, momentum=momentum,
+                  lmbd=lmbd, eps=eps, adapt_params=(p1, p2))
+    assert param.tolist() == pytest.approx([w[0] for w in want], rel=1e-12, abs=1e-14)
