@@ -16,9 +16,15 @@ def cuda_usable():
 
 
 def cuda_skip_reason():
+    """Why a CUDA test may be skipped here; fails the test when it may not (a GPU is
+    present, so a CUDA test that cannot run means the build is broken)."""
+    import os
     if not torch.cuda.is_available():
         return "CUDA test: no GPU on this machine"
-    return "CUDA test: the extension was built without CUDA kernels"
+    if os.environ.get("GRU4REC_FAST_CPU_ONLY", "").strip().lower() in ("1", "true", "yes", "on"):
+        return "CUDA test: CPU-only build requested (GRU4REC_FAST_CPU_ONLY)"
+    pytest.fail("a GPU is present but gru4rec_fast._C has no CUDA kernels (or did not load): "
+                "rebuild with the README's install command", pytrace=False)
 
 
 # Parametrise an op test over devices: `@pytest.mark.parametrize("device", DEVICES)`.

@@ -12,7 +12,6 @@ defining ``gru4rec_params = OrderedDict([...])`` (or a dict literal), read with
 import ast
 import json
 import os
-import sys
 import time
 
 EVAL_TYPES = ("standard", "conservative", "median", "tiebreaking")

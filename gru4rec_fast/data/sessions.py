@@ -32,15 +32,27 @@ from .loading import read_events
 log = logging.getLogger("gru4rec_fast.data")
 
 
-def _is_sorted(scodes, time):
-    """True when events are ordered by (session code, time)."""
+def _is_sorted(scodes, time, tie=None):
+    """True when events are ordered by (session code, time[, tie])."""
     if len(scodes) < 2:
         return True
     ds = np.diff(scodes)
     if (ds < 0).any():
         return False
     same = ds == 0
-    return not (same & (time[1:] < time[:-1])).any()
+    if (same & (time[1:] < time[:-1])).any():
+        return False
+    if tie is None:
+        return True
+    return not (same & (time[1:] == time[:-1]) & (tie[1:] < tie[:-1])).any()
+
+
+def _item_id_ranks(item_index):
+    """Rank of each item code in the order of the original item ids (ints by value,
+    strings lexicographically): the tie key of test events with equal times."""
+    ranks = np.empty(len(item_index), dtype=np.int64)
+    ranks[np.argsort(item_index.ids, kind="stable")] = np.arange(len(item_index))
+    return ranks
 
 
 def _session_codes(sess):
@@ -90,7 +102,11 @@ class SessionDataset:
         ``item_index=None``: training data; the item index is built here (first
         appearance in the given row order) and at least one session must have 2 events.
         ``item_index=<ItemIndex>``: test data against a training index; unknown items are
-        dropped, then sessions shorter than 2.
+        dropped, then sessions shorter than 2, and events with equal times in a session
+        are ordered by item id (the original's evaluation order).
+        Sessions are ordered by start time (``time_sort``); equal start times are ordered
+        by session id (a stable sort over sessions in id order), for training and test
+        data alike.
         """
         source = None if isinstance(data, pd.DataFrame) else str(data)
         src = source_name(source)
@@ -116,8 +132,13 @@ class SessionDataset:
 
         scodes, suniq = _session_codes(sess)
         del sess
-        if not _is_sorted(scodes, time):
-            perm = np.lexsort((time, scodes))  # stable
+        # Test events are ordered by (session, time, item id), as the original's
+        # evaluation sorts them, so same-time events have one order whatever the file's;
+        # training events keep the file order among equal times (stable sort).
+        tie = _item_id_ranks(item_index)[codes] if is_test else None
+        if not _is_sorted(scodes, time, tie):
+            keys = (time, scodes) if tie is None else (tie, time, scodes)
+            perm = np.lexsort(keys)  # stable
             scodes, codes, time = scodes[perm], codes[perm], time[perm]
             del perm
         n = len(scodes)

@@ -26,7 +26,7 @@ norm over all of these and the dense gradients.
 import torch
 
 from gru4rec_fast.ops import enums
-from gru4rec_fast.model import network
+from gru4rec_fast.model import network, params as P
 from gru4rec_fast.model.optim import DenseState, dense_update_, resolve_adapt_params
 
 
@@ -44,7 +44,8 @@ class _StepBase:
         self.gen = generator
         self.adapt = p["adapt"]
         self.adapt_params = resolve_adapt_params(self.adapt, p["adapt_params"])
-        self.lr, self.momentum, self.lmbd = p["learning_rate"], p["momentum"], p["lmbd"]
+        self.lr = P.effective_learning_rate(p)          # 1.0 for adadelta
+        self.momentum, self.lmbd = p["momentum"], p["lmbd"]
         self.grad_cap = p["grad_cap"]
         dev, dt = weights["Wy"].device, weights["Wy"].dtype
         self.device, self.dtype = dev, dt

@@ -219,6 +219,16 @@ def parse_param_string(s):
     return out
 
 
+# adadelta adapts its own step size; the original implementation trains it with
+# learning_rate 1.0 whatever was set (docs/algorithm.md, Optimisers).
+ADADELTA_LEARNING_RATE = 1.0
+
+
+def effective_learning_rate(p):
+    """The learning rate training uses: learning_rate, or 1.0 for adadelta."""
+    return ADADELTA_LEARNING_RATE if p["adapt"] == "adadelta" else p["learning_rate"]
+
+
 def check_combination(p):
     """Checks across hyperparameters; returns a list of warnings (strings)."""
     warnings = []
@@ -231,4 +241,9 @@ def check_combination(p):
         warnings.append(f"final_act {fa} is meant for cross-entropy / xe_logit (got {loss})")
     if p["constrained_embedding"] and p["embedding"] not in (0,):
         warnings.append("constrained_embedding=True overrides embedding (the output matrix is the input embedding)")
+    # the default rate is not the user's choice: no warning for it
+    if p["adapt"] == "adadelta" and p["learning_rate"] not in (DEFAULTS["learning_rate"],
+                                                               ADADELTA_LEARNING_RATE):
+        warnings.append(f"adapt=adadelta trains with learning_rate {ADADELTA_LEARNING_RATE}, as the "
+                        f"original does; learning_rate={p['learning_rate']} is ignored")
     return warnings

@@ -6,8 +6,9 @@ same Philox counters on CUDA), so a dropout mask and a sample block would be fun
 of the same uniforms. Their seeds come from ``numpy.random.SeedSequence(seed)`` with a
 distinct spawn key per stream: statistically independent streams, reproducible from
 ``seed`` alone. The initialisation keeps ``seed`` itself (seed 42 reproduces the
-reference's numpy-seeded initialisation) and the session shuffle of epoch e uses
-``seed + e``, as the reference's ``np.random`` shuffle does (docs/algorithm.md).
+reference's numpy-seeded initialisation) and the session shuffle of epoch e uses a
+generator seeded with ``seed + e`` (the original draws it from numpy's global stream;
+docs/algorithm.md lists this among the deviations).
 """
 import numpy as np
 

@@ -74,3 +74,41 @@ def test_length_one_sessions_kept_in_training():
     assert data.n_sessions == 2 and list(data.lengths) == [1, 2]
     sched = data.schedule(batch_size=2)
     assert sched.n_steps == 1 and list(sched.in_items) == [1] and list(sched.out_items) == [2]
+
+
+def test_test_events_with_equal_times_are_ordered_by_item_id():
+    # Issue 11, item 5: the original's evaluation sorts test events by (session, time,
+    # item), so a file's order among same-time events does not change the result.
+    train = SessionDataset.from_events(pd.DataFrame(
+        {"SessionId": [1, 1, 1, 1], "ItemId": [30, 10, 20, 40], "Time": [1, 2, 3, 4]}))
+    rows = {"SessionId": [9, 9, 9, 9], "ItemId": [40, 20, 10, 30], "Time": [5, 7, 7, 7]}
+    test = SessionDataset.from_events(pd.DataFrame(rows), item_index=train.item_index)
+    ids = train.item_index.ids[test.items].tolist()
+    assert ids == [40, 10, 20, 30]                  # time 5 first, then items ascending
+    shuffled = pd.DataFrame(rows).iloc[[0, 3, 1, 2]]
+    again = SessionDataset.from_events(shuffled, item_index=train.item_index)
+    np.testing.assert_array_equal(again.items, test.items)
+    # training data keeps the file's order among equal times (stable)
+    tr = SessionDataset.from_events(pd.DataFrame(rows))
+    assert tr.item_index.ids[tr.items].tolist() == [40, 20, 10, 30]
+
+
+def test_string_item_ids_order_lexicographically_in_ties():
+    train = SessionDataset.from_events(pd.DataFrame(
+        {"SessionId": [1, 1, 1], "ItemId": ["b", "c", "a"], "Time": [1, 2, 3]}))
+    test = SessionDataset.from_events(pd.DataFrame(
+        {"SessionId": ["s", "s", "s"], "ItemId": ["c", "a", "b"], "Time": [0, 0, 0]}),
+        item_index=train.item_index)
+    assert train.item_index.ids[test.items].tolist() == ["a", "b", "c"]
+
+
+def test_sessions_with_equal_start_times_are_ordered_by_id():
+    # Issue 11, item 6: ties in the session start time go by session id, whatever the
+    # file order, so a seeded schedule does not depend on how the file was written.
+    df = pd.DataFrame({"SessionId": [7, 7, 3, 3, 5, 5, 1, 1],
+                       "ItemId": [1, 2, 3, 4, 5, 6, 7, 8],
+                       "Time": [10, 11, 10, 12, 10, 13, 5, 6]})
+    data = SessionDataset.from_events(df)
+    assert list(data.session_ids) == [1, 3, 5, 7]
+    again = SessionDataset.from_events(df.iloc[::-1])
+    assert list(again.session_ids) == [1, 3, 5, 7]

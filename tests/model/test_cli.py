@@ -4,7 +4,7 @@ import re
 import pytest
 
 from gru4rec_fast.cli import main
-from model_helpers import need_kernels, tiny
+from model_helpers import tiny
 
 
 @pytest.fixture
@@ -20,7 +20,6 @@ PS = "loss=bpr-max,final_act=elu-0.5,layers=16,n_epochs=1,n_sample=32,constraine
 
 
 def test_train_save_test_load(files, capsys):
-    need_kernels()
     d, tr, te = files
     model = str(d / "m.pt")
     assert main([tr, "-ps", PS, "-s", model, "-t", te, "-m", "1", "5", "20", "-d", "cpu",
@@ -42,7 +41,6 @@ def test_train_save_test_load(files, capsys):
 
 
 def test_parameter_file_and_keys(files, capsys, tmp_path):
-    need_kernels()
     d, tr, te = files
     import pandas as pd
     df = pd.read_csv(tr, sep="\t").rename(columns={"SessionId": "sid", "ItemId": "iid", "Time": "ts"})
@@ -85,7 +83,6 @@ def test_preprocess_and_synthetic_still_registered(capsys):
 
 
 def test_demo_runs_on_tiny(capsys):
-    need_kernels()
     assert main(["demo", "--preset", "tiny", "--epochs", "1", "-d", "cpu"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^gru4rec\s+\d\.\d{4}", out, re.M) and re.search(r"^popularity\s+\d\.\d{4}", out, re.M)

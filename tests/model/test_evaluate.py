@@ -6,7 +6,7 @@ import torch
 
 from gru4rec_fast import GRU4Rec, evaluate
 from gru4rec_fast.data import DataError, SessionDataset
-from model_helpers import need_kernels, tiny
+from model_helpers import tiny
 
 
 def _act(x, name):
@@ -85,7 +85,6 @@ def _plant_ties(m):
 @pytest.mark.parametrize("mode", ["standard", "conservative", "median"])
 @pytest.mark.parametrize("final_act", ["linear", "relu"])
 def test_matches_brute_force_with_planted_ties(mode, final_act):
-    need_kernels()
     m, test = _untrained(final_act)
     _plant_ties(m)
     cut = (1, 5, 20, 100, 10 ** 6)
@@ -98,7 +97,6 @@ def test_matches_brute_force_with_planted_ties(mode, final_act):
 
 
 def test_modes_are_ordered_and_ties_matter():
-    need_kernels()
     m, test = _untrained("relu")
     _plant_ties(m)
     big = 10 ** 6                   # MRR over every rank: the zero-score ties count
@@ -109,7 +107,6 @@ def test_modes_are_ordered_and_ties_matter():
 
 
 def test_candidates_and_batch_sizes():
-    need_kernels()
     m, test = _untrained("elu-0.5")
     items = m.item_index.ids[::3].tolist() + ["not-an-item"] if m.item_index.ids.dtype.kind == "O" \
         else m.item_index.ids[::3].tolist() + [10 ** 9]
@@ -126,7 +123,6 @@ def test_candidates_and_batch_sizes():
 
 
 def test_unknown_test_items_are_dropped():
-    need_kernels()
     m, test = _untrained()
     extra = test.iloc[:5].copy()
     extra["ItemId"] = 10 ** 9          # unknown to the model
@@ -138,7 +134,6 @@ def test_evaluate_bad_inputs():
     train, test = tiny()
     with pytest.raises(RuntimeError, match="not trained"):
         evaluate(GRU4Rec(), test)
-    need_kernels()
     m, test = _untrained()
     with pytest.raises(ValueError, match="valid: standard, conservative, median, tiebreaking"):
         evaluate(m, test, mode="optimistic")

@@ -2,12 +2,11 @@
 parameter files, initialisation order."""
 import json
 
-import numpy as np
 import pytest
 import torch
 
 from gru4rec_fast import GRU4Rec
-from gru4rec_fast.model import network, params as P
+from gru4rec_fast.model import network
 from gru4rec_fast.cli.train import CLIError, read_parameter_file
 
 SPEC_DEFAULTS = dict(loss="bpr-max", final_act="linear", hidden_act="tanh", layers=[100],
@@ -126,36 +125,66 @@ def test_example_parameter_files_parse():
         assert m.constrained_embedding and m.n_sample == 2048
 
 
-def _block(rng, shape):
-    s = np.sqrt(6.0 / (shape[0] + shape[1]))
-    return rng.rand(*shape) * s * 2 - s
+# Values of network.init_weights(seed=42, float64, layers [4, 3], 11 items), computed once
+# (2026-11-29) with the reference's numpy-seeded order and checked then against a
+# line-by-line numpy re-derivation: (shape, first two values, last value, sum) per weight.
+# Biases are zeros. A change of the init order or scale changes these.
+INIT_SEED_42 = {
+    "shared": {
+        "Wx.0": ((3, 12), (-0.23230655937237465, 0.8345607282586898), 0.5710409272055446, -2.362778718251184),
+        "b.0": ((12,), (0.0, 0.0), 0.0, 0.0),
+        "Wh.0": ((4, 4), (-0.33841887889110234, -0.696852339842722), 0.47654402889132363, -1.1830616796307378),
+        "Wrz.0": ((4, 8), (0.7612344966619204, 0.6838610311584892), -0.7559391118437858, -1.5395225371314587),
+        "Wx.1": ((4, 9), (-0.34999273153596333, -0.3236975884862061), 0.07284767667124725, 0.1872767829875065),
+        "b.1": ((9,), (0.0, 0.0), 0.0, 0.0),
+        "Wh.1": ((3, 3), (0.6148803103281251, 0.7921825998469865), -0.9860957389376186, -0.05534542906935669),
+        "Wrz.1": ((3, 6), (0.021494605155131463, -0.16517799370244202), 0.2191286679597937, -1.250542522410027),
+        "Wy": ((11, 3), (0.0035076647813722106, -0.5872521637694403), -0.4745964889391747, -2.120487430110002),
+        "By": ((11,), (0.0, 0.0), 0.0, 0.0),
+    },
+    "separate": {
+        "E": ((11, 5), (-0.15365634600709105, 0.5520100352383619), 0.11990249695822175, -1.2576428149786003),
+        "Wx.0": ((5, 12), (0.6889177409557496, -0.6719889302014619), 0.2178474221473512, -4.104582145527143),
+        "b.0": ((12,), (0.0, 0.0), 0.0, 0.0),
+        "Wh.0": ((4, 4), (0.6433886152146482, 0.5259754660292293), -0.1430483386924608, 1.2021983787145254),
+        "Wrz.0": ((4, 8), (-0.4813233912912552, -0.6584124974945932), 0.23128024335784625, -1.1734929389221005),
+        "Wx.1": ((4, 9), (0.06624184315884885, -0.7586359319321254), 0.7167447838674621, 0.08367939519064249),
+        "b.1": ((9,), (0.0, 0.0), 0.0, 0.0),
+        "Wh.1": ((3, 3), (0.5597510917152477, 0.2840632923085755), 0.3270035382161116, -1.1063410342420783),
+        "Wrz.1": ((3, 6), (-0.9898768323075626, -0.6783838971650027), -0.5120207132418328, -2.001182018933345),
+        "Wy": ((11, 3), (0.6193161919046102, -0.13996793390788032), 0.09173160434619743, 3.813133375298772),
+        "By": ((11,), (0.0, 0.0), 0.0, 0.0),
+    },
+    "none": {
+        "Wx0": ((11, 12), (-0.15869559176654618, 0.5701135129113454), -0.35150890515347477, -3.9518309169866255),
+        "b.0": ((12,), (0.0, 0.0), 0.0, 0.0),
+        "Wh.0": ((4, 4), (-0.6584124974945932, -0.2812587735072799), 0.0046402043470453735, -0.472604532697653),
+        "Wrz.0": ((4, 8), (-0.7768615911092572, -0.3833955703772035), -0.6278321414187366, -2.8097814035018063),
+        "Wx.1": ((4, 9), (-0.2942879334557307, -0.7157079662595416), -0.48652015205808297, 0.40669638413163933),
+        "b.1": ((9,), (0.0, 0.0), 0.0, 0.0),
+        "Wh.1": ((3, 3), (-0.34920060368146455, 0.4929828102360483), -0.4695952646365491, 0.046523694047501785),
+        "Wrz.1": ((3, 6), (-0.5120207132418328, 0.9460211095048912), 0.829728780440897, 2.709542075773512),
+        "Wy": ((11, 3), (-0.17000216697453613, -0.6344162092132798), 0.001985295765700501, 4.249447567369562),
+        "By": ((11,), (0.0, 0.0), 0.0, 0.0),
+    },
+}
 
 
 @pytest.mark.parametrize("mode", ["shared", "separate", "none"])
 def test_init_reference_order_seed_42(mode):
     kw = {"shared": dict(constrained_embedding=True), "separate": dict(embedding=5),
           "none": dict()}[mode]
-    m = GRU4Rec(layers=[4, 3], **kw)
-    p = m.hyper
-    n = 11
-    w = network.init_weights(p, n, seed=42, dtype=torch.float64)
-    rng = np.random.RandomState(42)
-    exp = {}
-    if mode == "separate":
-        exp["E"] = _block(rng, (n, 5))
-    in_size = {"shared": 3, "separate": 5, "none": n}[mode]
-    for l, d in enumerate([4, 3]):
-        wx = np.hstack([_block(rng, (in_size, d)) for _ in range(3)])
-        exp["Wx0" if (l == 0 and mode == "none") else f"Wx.{l}"] = wx
-        exp[f"Wh.{l}"] = _block(rng, (d, d))
-        exp[f"Wrz.{l}"] = np.hstack([_block(rng, (d, d)) for _ in range(2)])
-        exp[f"b.{l}"] = np.zeros(3 * d)
-        in_size = d
-    exp["Wy"] = _block(rng, (n, 3))
-    exp["By"] = np.zeros(n)
-    assert set(w) == set(exp) == set(network.expected_shapes(p, n))
-    for k in exp:
-        np.testing.assert_array_equal(w[k].numpy(), exp[k], err_msg=k)
+    p = GRU4Rec(layers=[4, 3], **kw).hyper
+    w = network.init_weights(p, 11, seed=42, dtype=torch.float64)
+    want = INIT_SEED_42[mode]
+    assert set(w) == set(want) == set(network.expected_shapes(p, 11))
+    for k, (shape, first2, last, total) in want.items():
+        f = w[k].flatten().tolist()
+        assert tuple(w[k].shape) == shape, k
+        assert (f[0], f[1], f[-1]) == (*first2, last), k
+        assert float(w[k].sum()) == pytest.approx(total, rel=1e-12, abs=1e-15), k
+        if k.startswith("b.") or k == "By":
+            assert not w[k].any(), k
 
 
 def test_init_sigma_and_normal():

@@ -7,7 +7,7 @@ import torch
 
 from gru4rec_fast import GRU4Rec, evaluate
 from gru4rec_fast.model.forward import forward_step
-from model_helpers import need_kernels, tiny
+from model_helpers import tiny
 
 
 def _trained(string_ids=False, **kw):
@@ -27,7 +27,6 @@ def _trained(string_ids=False, **kw):
                                 dict(constrained_embedding=False, final_act="softmax",
                                      loss="cross-entropy")], ids=["shared", "separate-2layer", "none"])
 def test_save_load_round_trip(tmp_path, string_ids, kw):
-    need_kernels()
     m, _, test = _trained(string_ids, **kw)
     path = tmp_path / "model.pt"
     m.save(path)
@@ -63,7 +62,6 @@ def test_load_errors(tmp_path):
 
 
 def test_load_rejects_other_version_and_bad_shapes(tmp_path):
-    need_kernels()
     m, _, _ = _trained()
     p = tmp_path / "m.pt"
     m.save(p)
@@ -80,7 +78,6 @@ def test_load_rejects_other_version_and_bad_shapes(tmp_path):
 
 
 def test_recommend_state_handling():
-    need_kernels()
     m, train, _ = _trained()
     ids = m.item_index.ids
     seq = [ids[3], ids[10], ids[7]]
@@ -116,7 +113,6 @@ def test_recommend_state_handling():
 def test_recommend_bad_inputs():
     with pytest.raises(RuntimeError, match="not trained"):
         GRU4Rec().recommend(["a"], [1])
-    need_kernels()
     m, _, _ = _trained()
     ok = m.item_index.ids[0]
     with pytest.raises(ValueError, match="2 session ids but 1 item ids"):

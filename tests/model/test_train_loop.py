@@ -10,7 +10,7 @@ from gru4rec_fast.data import SampleStore, SessionDataset
 from gru4rec_fast.model import network
 from gru4rec_fast.model.backends import make_step
 from gru4rec_fast.model.training import EpochTensors, run_epoch
-from model_helpers import need_kernels, tiny
+from model_helpers import tiny
 
 STEPS = 60
 STORE = 20_000
@@ -49,7 +49,6 @@ def _run(backend, max_steps=STEPS, **kw):
 
 @pytest.mark.parametrize("kw", list(CASES.values()), ids=list(CASES))
 def test_loop_matches_reference_per_step(kw):
-    need_kernels()
     ref, mr = _run("reference", **kw)
     fused, mf = _run("fused", **kw)
     assert len(fused) == len(ref) == STEPS
@@ -60,7 +59,6 @@ def test_loop_matches_reference_per_step(kw):
 
 def test_loop_matches_reference_over_a_whole_epoch():
     # The epoch's tail shrinks the batch (shrink steps re-row the hidden state).
-    need_kernels()
     kw = dict(batch_size=64, n_sample=0, dropout_p_hidden=0.1, momentum=0.2)
     ref, mr = _run("reference", max_steps=None, **kw)
     fused, mf = _run("fused", max_steps=None, **kw)
@@ -70,7 +68,7 @@ def test_loop_matches_reference_over_a_whole_epoch():
         torch.testing.assert_close(mf.weights[k], mr.weights[k], rtol=1e-6, atol=1e-9, msg=k)
 
 
-def _epoch_setup(chunk_seed=0, **kw):
+def _epoch_setup(store_steps=50, **kw):
     params = dict(layers=[16], batch_size=16, n_sample=32, n_epochs=1, dropout_p_hidden=0.2,
                   constrained_embedding=True)
     params.update(kw)
@@ -82,24 +80,50 @@ def _epoch_setup(chunk_seed=0, **kw):
     sched = ds.schedule(16, min_slots=1)
     epoch = EpochTensors.from_schedule(sched, "cpu")
     H = [torch.zeros(int(sched.n_live[0]), 16)]
-    store = SampleStore(ds.supports, 32, 0.75, 32 * 50, seed=3)
+    store = SampleStore(ds.supports, 32, 0.75, 32 * store_steps, seed=3)
     return step, epoch, sched, H, store, w
+
+
+def _record_chunks(step):
+    """Wrap step.run to record the (t0, t1) of each call."""
+    calls, run = [], step.run
+
+    def recording(epoch, t0, t1, S, H):
+        calls.append((t0, t1))
+        return run(epoch, t0, t1, S, H)
+    step.run = recording
+    return calls
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 128])
 def test_chunking_does_not_change_training(chunk):
-    need_kernels()
-    step, epoch, sched, H, store, w = _epoch_setup()
+    # One sample-store block covers the whole epoch, so `chunk` alone decides how the
+    # steps are split into C++ calls (a smaller block would cap every chunk size).
+    n_steps = _epoch_setup()[2].n_steps
+    step, epoch, sched, H, store, w = _epoch_setup(store_steps=n_steps + 1)
+    calls = _record_chunks(step)
     total, _ = run_epoch(step, epoch, sched.n_steps, H, store, chunk_steps=chunk)
-    step2, epoch2, sched2, H2, store2, w2 = _epoch_setup()
-    total2, _ = run_epoch(step2, epoch2, sched2.n_steps, H2, store2, chunk_steps=sched.n_steps)
+    assert [b - a for a, b in calls[:-1]] == [chunk] * (len(calls) - 1)
+    assert len(calls) == -(-n_steps // chunk) and calls[-1][1] == n_steps
+    step2, epoch2, sched2, H2, store2, w2 = _epoch_setup(store_steps=n_steps + 1)
+    calls2 = _record_chunks(step2)
+    total2, _ = run_epoch(step2, epoch2, sched2.n_steps, H2, store2, chunk_steps=n_steps)
+    assert calls2 == [(0, n_steps)]
     assert float(total) == float(total2)
     for k in w:
         assert torch.equal(w[k], w2[k]), k
 
 
+def test_store_blocks_cap_the_chunks():
+    # With 50-step store blocks a chunk never crosses a block boundary.
+    step, epoch, sched, H, store, w = _epoch_setup(store_steps=50)
+    calls = _record_chunks(step)
+    run_epoch(step, epoch, sched.n_steps, H, store, chunk_steps=128)
+    assert all(b - a <= 50 and a // 50 == (b - 1) // 50 for a, b in calls)
+    assert calls[-1][1] == sched.n_steps
+
+
 def test_run_checks_its_arguments():
-    need_kernels()
     step, epoch, sched, H, store, w = _epoch_setup()
     loop = step.loop
     with pytest.raises(RuntimeError, match="offsets must be an int64 CPU tensor"):
@@ -114,7 +138,6 @@ def test_run_checks_its_arguments():
 
 
 def test_gather_rows_matches_index_select():
-    need_kernels()
     from gru4rec_fast import _ext
     C = _ext.ext()
     g = torch.Generator().manual_seed(0)
@@ -129,7 +152,6 @@ def test_gather_rows_matches_index_select():
 @pytest.mark.parametrize("kw", [CASES["dropout"], CASES["separate+2layers"]], ids=["dropout", "separate+2layers"])
 def test_loop_on_cuda_matches_reference_on_cuda(kw):
     # the same C++ loop, its kernels on the GPU; the reference backend on the GPU too
-    need_kernels()
     runs = {}
     for backend in ("reference", "fused"):
         params = dict(layers=[16], batch_size=16, n_sample=48, n_epochs=1, loss="bpr-max",

@@ -7,7 +7,7 @@ import torch
 from gru4rec_fast import GRU4Rec, TrainingDivergedError, evaluate
 from gru4rec_fast.data import DataError
 from gru4rec_fast.model import network
-from model_helpers import need_kernels, popularity_recall, tiny
+from model_helpers import popularity_recall, tiny
 
 PARITY_STEPS = 200
 SMALL_STORE = 50_000     # the 10M default store takes longer to draw than tiny's epoch
@@ -26,7 +26,6 @@ def _losses(backend, train, **kw):
     dict(loss="cross-entropy", final_act="softmax", logq=1.0),
 ], ids=["bpr-max-elu-0.5", "xe-softmax-logq"])
 def test_fused_matches_reference_per_step(kw):
-    need_kernels()
     train, _ = tiny()
     common = dict(layers=[32], batch_size=32, n_sample=128, constrained_embedding=True,
                   momentum=0.1, **kw)
@@ -42,7 +41,6 @@ POP = {}
 
 
 def _trains_and_beats_popularity(epochs=2, **kw):
-    need_kernels()
     train, test = tiny()
     if "pop" not in POP:
         POP["pop"] = popularity_recall(train, test, 20)
@@ -93,7 +91,6 @@ def test_everything_at_once_trains():
 
 
 def test_nan_stops_training_naming_the_epoch():
-    need_kernels()
     train, _ = tiny()
     m = GRU4Rec(layers=[8], n_sample=16, n_epochs=2, sigma=1e30)
     with pytest.raises(TrainingDivergedError, match="NaN in epoch 1"):
@@ -101,7 +98,6 @@ def test_nan_stops_training_naming_the_epoch():
 
 
 def test_deterministic_under_seed():
-    need_kernels()
     train, _ = tiny()
     kw = dict(layers=[16], n_sample=32, n_epochs=1, dropout_p_hidden=0.2, dropout_p_embed=0.2,
               constrained_embedding=True, train_random_order=True)
@@ -118,7 +114,6 @@ def test_deterministic_under_seed():
 def test_only_used_rows_change(backend, mode):
     """One step without extra samples: rows of items outside the step's inputs and
     targets keep their initial values (row-sparse updates)."""
-    need_kernels()
     train, _ = tiny()
     kw = {"shared": dict(constrained_embedding=True), "separate": dict(embedding=8),
           "none": dict()}[mode]
@@ -146,3 +141,23 @@ def test_fit_bad_inputs():
         GRU4Rec().fit(train, sample_store_size=-5)
     with pytest.raises(DataError, match="no such file"):
         GRU4Rec().fit("/nonexistent/train.tsv")
+
+
+def test_adadelta_trains_with_learning_rate_one():
+    # Issue 11, item 3: the original forces learning_rate 1.0 for adadelta; another rate
+    # warns and is ignored, so both runs give the same weights.
+    train, _ = tiny()
+    kw = dict(adapt="adadelta", layers=[16], batch_size=16, n_sample=32, n_epochs=1)
+    set_other = GRU4Rec(seed=2, learning_rate=0.05, **kw)
+    assert any("adadelta trains with learning_rate 1.0" in w for w in set_other.warnings)
+    assert not GRU4Rec(seed=2, **kw).warnings            # the default rate: no warning
+    assert not GRU4Rec(seed=2, learning_rate=1.0, **kw).warnings
+    runs = [GRU4Rec(seed=2, learning_rate=lr, **kw).fit(train, verbose=False, max_steps=30,
+                                                        sample_store_size=SMALL_STORE)
+            for lr in (0.05, 1.0)]
+    for k in runs[0].weights:
+        assert torch.equal(runs[0].weights[k], runs[1].weights[k]), k
+    # and adagrad does use the rate it is given
+    a, b = (GRU4Rec(seed=2, learning_rate=lr, **dict(kw, adapt="adagrad")).fit(
+        train, verbose=False, max_steps=30, sample_store_size=SMALL_STORE) for lr in (0.05, 1.0))
+    assert not torch.equal(a.weights["Wy"], b.weights["Wy"])

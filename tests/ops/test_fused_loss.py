@@ -1,6 +1,7 @@
 """fused_loss (activation + loss + gradient in one op) against the plain-PyTorch
 reference, gradcheck, numerical stability, argument errors and edge cases."""
 import math
+import zlib
 
 import pytest
 import torch
@@ -77,7 +78,9 @@ def _check(B, N, loss, act, dtype, device, seed, offset, bpreg=1.0, smoothing=0.
 @pytest.mark.parametrize("loss,act", GRID)
 def test_matches_reference_float32(loss, act, shape, device):
     B, N = shape
-    seed = hash((loss, act, shape)) % 1000
+    # A fixed seed per case (crc32, not hash(): Python salts str hashes per process, so
+    # a failure could not be reproduced).
+    seed = zlib.crc32(f"{loss}|{act}|{B}x{N}".encode()) % 1000
     _check(B, N, loss, act, torch.float32, device, seed, offset=seed % 2 == 0)
 
 
