@@ -45,7 +45,7 @@ def _extensions():
     if with_cuda:
         # No GPU can be probed here, so torch's arch detection must be given a list.
         # Only this variable picks the archs: an nvcc flag containing "arch" would make
-        # torch ignore it (CONVENTIONS.md).
+        # torch ignore it (docs/development.md, Building).
         os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "8.0;9.0")
         sources += sorted(glob.glob(os.path.join("csrc", "cuda", "*.cu")))
         define_macros.append(("WITH_CUDA", None))

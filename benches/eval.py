@@ -1,4 +1,4 @@
-"""Evaluation throughput (SPEC section 7, recall@N / MRR@N over all items): ranked test
+"""Evaluation throughput (docs/algorithm.md, Evaluation: recall@N / MRR@N, all items): ranked test
 events per second, fused backend (tiled eval_rank_counts, no batch x n_items score
 matrix) against the reference backend (full score matrix in PyTorch), side by side.
 

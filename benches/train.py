@@ -38,7 +38,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benches"))
 
-# name -> (hyperparameters, n_items): SPEC section 8 setups (shared embedding, 2048
+# name -> (hyperparameters, n_items): the published setups of examples/params/ (shared, 2048
 # samples) and the RSC15 shape with bpr-max / elu-0.5 the speed figures of the authors use.
 PUBLISHED = {
     "rsc15 bpr-max": (dict(loss="bpr-max", final_act="elu-0.5", layers=[100], batch_size=32,
@@ -288,7 +288,7 @@ def main(argv=None):
             for backend in bks:
                 results[(name, backend)] = median_run(runs[backend])
             rows.append((name, n_items, results[(name, "fused")], results.get((name, "reference"))))
-        sections.append(table({"published": "Published setups (SPEC section 8 shapes)",
+        sections.append(table({"published": "Published setups (shapes of examples/params/)",
                                "grid": "Batch size x layers grid (bpr-max / elu-0.5)",
                                "scaling": "Catalogue size scaling (fused)"}[part],
                               rows, part != "scaling" and not args.no_reference, machine))

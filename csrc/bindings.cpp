@@ -1,5 +1,5 @@
 // The one translation unit that sees pybind11 and <torch/extension.h>: every op's
-// .cpp/.cu includes only ATen headers, which keeps each compile short (CONVENTIONS.md).
+// .cpp/.cu includes only ATen headers, which keeps each compile short (docs/development.md).
 #include <torch/extension.h>
 
 #include "cdf_sample.h"

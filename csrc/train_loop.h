@@ -1,4 +1,4 @@
-// The whole GRU4Rec training step (SPEC sections 2-6) in C++, run for many steps per
+// The whole GRU4Rec training step (docs/algorithm.md) in C++, run for many steps per
 // call, so that no Python runs between steps: gather, GRU layers with dropout, sampled
 // scores, fused loss forward+backward, the backward products, the global gradient cap,
 // and the optimiser updates (row-sparse for the item tables, the same kernel over all

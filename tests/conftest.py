@@ -1,12 +1,8 @@
 """Shared fixtures and the CUDA skip rule. Nothing here touches the GPU at import time,
 so collection works on CPU-only CI."""
-import pathlib
-
 import pytest
 
 from support import cuda_skip_reason, cuda_usable
-
-SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def pytest_configure(config):
@@ -20,11 +16,3 @@ def pytest_runtest_setup(item):
         # Skipped only where no GPU exists; a GPU with a build that lacks the CUDA
         # kernels is a broken build and fails (cuda_skip_reason raises then).
         pytest.skip(cuda_skip_reason())
-
-
-@pytest.fixture
-def shared_data_dir():
-    """../shared/data beside the checkout; tests using it skip when it is absent."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder {SHARED_DATA} is absent")
-    return SHARED_DATA

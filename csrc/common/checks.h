@@ -40,7 +40,7 @@ inline void check_same_dtype(const at::Tensor& a, const at::Tensor& b, const cha
 }
 
 // Ids must lie in [0, n). Checked on the host only for CPU tensors: a device-side
-// check would need a synchronising copy, which the ops avoid (see CONVENTIONS.md);
+// check would need a synchronising copy, which the ops avoid (docs/development.md);
 // CUDA kernels instead guard every gathered index with CUDA_KERNEL_ASSERT.
 inline void check_ids_in_range_cpu(const at::Tensor& ids, int64_t n, const char* op,
                                    const char* name) {

@@ -1,4 +1,4 @@
-"""Best published GRU4Rec setup for coveo (SPEC.md section 8; Hidasi & Czapp, RecSys 2023).
+"""Best published GRU4Rec setup for coveo (Hidasi & Czapp, RecSys 2023; docs/algorithm.md).
 
 Published test result with it: Recall@20 0.3135, MRR@20 0.1010.
 Use: gru4rec-fast TRAIN.tsv -pf examples/params/coveo_bprmax_shared_best.py -t TEST.tsv -m 1 5 10 20

@@ -1,4 +1,4 @@
-"""Best published GRU4Rec setup for retailrocket (SPEC.md section 8; Hidasi & Czapp, RecSys 2023).
+"""Best published GRU4Rec setup for retailrocket (Hidasi & Czapp, RecSys 2023; docs/algorithm.md).
 
 Published test result with it: Recall@20 0.5186, MRR@20 0.2175.
 Use: gru4rec-fast TRAIN.tsv -pf examples/params/retailrocket_bprmax_shared_best.py -t TEST.tsv -m 1 5 10 20

@@ -1,4 +1,4 @@
-"""Best published GRU4Rec setup for rsc15 (SPEC.md section 8; Hidasi & Czapp, RecSys 2023).
+"""Best published GRU4Rec setup for rsc15 (Hidasi & Czapp, RecSys 2023; docs/algorithm.md).
 
 Published test result with it: Recall@20 0.7283, MRR@20 0.3205.
 Use: gru4rec-fast TRAIN.tsv -pf examples/params/rsc15_xe_shared_best.py -t TEST.tsv -m 1 5 10 20

@@ -1,4 +1,4 @@
-"""Best published GRU4Rec setup for yoochoose (SPEC.md section 8; Hidasi & Czapp, RecSys 2023).
+"""Best published GRU4Rec setup for yoochoose (Hidasi & Czapp, RecSys 2023; docs/algorithm.md).
 
 Published test result with it: Recall@20 0.6789, MRR@20 0.3024.
 Use: gru4rec-fast TRAIN.tsv -pf examples/params/yoochoose_xe_shared_best.py -t TEST.tsv -m 1 5 10 20

@@ -1,4 +1,4 @@
-"""Preprocessing of the public data sets as in the RecSys 2023 study (SPEC section 9).
+"""Preprocessing of the public data sets as in the RecSys 2023 study (docs/algorithm.md).
 
 ``preprocess(dataset, raw_path, out_dir)`` reads the raw files, keeps view/click events,
 sessionises user histories with a 1-hour gap where needed, drops immediate repeats

@@ -1,4 +1,4 @@
-"""Negative-sample store (SPEC section 3).
+"""Negative-sample store (docs/algorithm.md, Negative sampling).
 
 P(i) is proportional to supp[i]^alpha (alpha=0: uniform, 1: popularity). Draws are by
 inverse CDF: uniform numbers binary-searched (side='left') in the float64 cumulative sum

@@ -1,4 +1,4 @@
-"""The session-parallel mini-batch schedule of a whole epoch (SPEC section 2), as arrays.
+"""The session-parallel mini-batch schedule of a whole epoch, as arrays (docs/algorithm.md).
 
 Semantics (the reference iteration, stated slot by slot)
 --------------------------------------------------------

@@ -9,7 +9,7 @@ Layout (all numpy):
   start_times [n_sessions]           time of each session's first event
   supports    int64 [n_items]        number of events of each item in this data
 
-Session order (SPEC 1): with ``time_sort=True`` (default) sessions ascend by their first
+Session order (docs/algorithm.md): with ``time_sort=True`` (default) sessions ascend by their first
 timestamp (ties: by session id); with ``time_sort=False`` they ascend by session id.
 Events are sorted by (session id, time) with a stable sort, and only when they are not
 already sorted.

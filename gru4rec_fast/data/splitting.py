@@ -1,4 +1,4 @@
-"""The time-based train/test split of the RecSys 2023 study (SPEC section 9).
+"""The time-based train/test split of the RecSys 2023 study (docs/algorithm.md, Public data sets).
 
 t_split = (last timestamp) - test_days * 86400. Sessions whose first event is at or after
 t_split go to test; events before t_split go to train (a session that straddles t_split

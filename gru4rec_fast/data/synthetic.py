@@ -25,7 +25,7 @@ import pandas as pd
 from ._progress import bar
 from .splitting import time_split
 
-# Approximate shapes of the public data sets after the SPEC 9 preprocessing.
+# Approximate shapes of the public data sets after the study's preprocessing (docs/algorithm.md).
 PRESETS = {
     "tiny": dict(n_events=10_000, n_items=500, mean_session_length=4.0, n_days=14,
                  test_days=1),

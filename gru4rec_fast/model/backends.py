@@ -1,6 +1,6 @@
-"""The two training backends (SPEC 2-6): the C++ loop and the plain-PyTorch reference.
+"""The two training backends (docs/algorithm.md): the C++ loop and the plain-PyTorch reference.
 
-A backend trains on an epoch laid out by ``training.EpochTensors`` (the schedule of SPEC 2 as
+A backend trains on an epoch laid out by ``training.EpochTensors`` (the epoch's schedule as
 tensors on the training device) with ``run(epoch, t0, t1, samples, H)``: it runs steps
 [t0, t1), with ``samples`` the (t1 - t0) x n_sample extra negatives of those steps (or
 None) and H the hidden states (one tensor per layer), and returns (per-step losses as a

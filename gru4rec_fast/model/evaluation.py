@@ -1,4 +1,4 @@
-"""Next-item evaluation (SPEC section 7): recall@N and MRR@N over all items.
+"""Next-item evaluation (docs/algorithm.md, Evaluation): recall@N and MRR@N over all items.
 
 Every test event but each session's last is scored against all items (or a candidate
 list) with the hidden state that starts at zero for each test session; the true next
@@ -41,7 +41,7 @@ def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, i
         model: a trained GRU4Rec.
         test_data: DataFrame, file path (or a SessionDataset built on the model's item
             index). Events of items unknown to the model are dropped, then sessions
-            shorter than 2 (SPEC 1).
+            shorter than 2 (docs/algorithm.md, Data).
         cutoffs: N values (e.g. (1, 5, 10, 20)).
         mode: tie handling: "standard" (1 + #greater), "conservative" (#greater-or-equal),
             "median" (1 + #greater + (#equal - 1) / 2) or "tiebreaking" (1e-10 uniform

@@ -26,10 +26,10 @@ class TrainingDivergedError(RuntimeError):
 
 
 class GRU4Rec:
-    """GRU4Rec (Hidasi et al. 2016; Hidasi & Karatzoglou 2018), faithful to SPEC.md.
+    """GRU4Rec (Hidasi et al. 2016; Hidasi & Karatzoglou 2018), see docs/algorithm.md.
 
     ``GRU4Rec(**hyperparameters, device="cpu", seed=42, backend="fused",
-    dtype="float32")``: every hyperparameter of SPEC section 8 under its reference name
+    dtype="float32")``: every hyperparameter of the original under its reference name
     and default (see ``gru4rec_fast.model.params.DEFAULTS``); values may be strings as
     in the reference's parameter string. ``elu_param=X`` (the authors' PyTorch port)
     sets final_act to elu-X (0: linear).

@@ -1,4 +1,4 @@
-"""The GRU4Rec network's weights (SPEC section 4): shapes, embedding modes, initialisation.
+"""The GRU4Rec network's weights (docs/algorithm.md): shapes, embedding modes, initialisation.
 
 Weights, all plain tensors (no nn.Module: the row-sparse tables are updated in place by
 the optimiser, never through autograd's dense gradients):

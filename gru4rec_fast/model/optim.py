@@ -1,4 +1,4 @@
-"""Optimiser of the dense weights (SPEC section 6), the same update rules as the
+"""Optimiser of the dense weights (docs/algorithm.md, Optimisers), the same update rules as the
 row-sparse kernel ``gru4rec_fast.ops.sparse_row_update_`` applies to the item tables.
 
 With g the gradient:

@@ -1,4 +1,4 @@
-"""GRU4Rec hyperparameters (SPEC section 8): names, reference defaults, parsing and
+"""GRU4Rec hyperparameters (docs/algorithm.md): names, reference defaults, parsing and
 validation.
 
 Values may be given as Python values or as the strings of the reference run.py's

@@ -1,4 +1,4 @@
-"""Inverse-CDF sampling of negative items (SPEC section 3).
+"""Inverse-CDF sampling of negative items (docs/algorithm.md, Negative sampling).
 
 ``cdf_sample(cdf, k, seed, offset)`` draws k items with P(i) = cdf[i] - cdf[i-1]. The
 uniforms come from a counter-based generator, Philox-4x32-10 keyed by the 64-bit
@@ -54,7 +54,7 @@ def cdf_search(cdf, uniforms):
 def build_cdf(supports, alpha, dtype=torch.float64):
     """Normalised cumulative distribution of P(i) proportional to supports[i]**alpha.
 
-    Accumulates in float64 and forces the last entry to exactly 1 (SPEC section 3).
+    Accumulates in float64 and forces the last entry to exactly 1 (docs/algorithm.md).
     alpha=0 gives the uniform distribution, alpha=1 popularity sampling.
 
     Args:

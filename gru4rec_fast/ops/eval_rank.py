@@ -1,4 +1,4 @@
-"""Evaluation ranking counts (SPEC section 7), fused and tiled over items.
+"""Evaluation ranking counts (docs/algorithm.md, Evaluation), fused and tiled over items.
 
 For every row i of H the op scores all items (or a candidate list) as
 ``s_j = act(H_i . W_j + b_j) [+ noise]`` and returns how many items score strictly
@@ -74,7 +74,7 @@ def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", nois
 def ranks_from_counts(n_greater, n_equal, mode="standard"):
     """Turn ``eval_rank_counts`` output into ranks (1 = best).
 
-    Modes (SPEC section 7):
+    Modes (docs/algorithm.md, Evaluation):
         standard:     1 + n_greater                         (int64)
         conservative: n_greater + n_equal                   (int64; the target counts itself)
         median:       1 + n_greater + 0.5 * (n_equal - 1)   (float64)

@@ -5,14 +5,14 @@ This is how the item tables (Wy, By, E, Wx0) are trained: their gradients arrive
 (ids, rows) pairs from the sampled ops, and this op writes the optimiser update
 straight into the rows. Those tensors are therefore NOT torch.optim parameters:
 `optimizer.step()` never touches them, and no dense n_items x d gradient is ever
-allocated (SPEC.md section 6; FBGEMM's table-batched embeddings work the same way).
+allocated (docs/algorithm.md, Optimisers; FBGEMM's table-batched embeddings work the same way).
 """
 import torch
 
 from gru4rec_fast import _ext
 from gru4rec_fast.ops import enums
 
-# Default adapt_params per optimiser (SPEC.md section 6 / reference defaults).
+# Default adapt_params per optimiser (docs/algorithm.md, Optimisers; the original's defaults).
 DEFAULT_ADAPT_PARAMS = {
     enums.OPT_SGD: (0.0, 0.0),
     enums.OPT_ADAGRAD: (0.0, 0.0),

@@ -1,20 +1,16 @@
 """Fixtures of the data-layer tests."""
-import os
 import pathlib
 
 import pytest
 
-_HERE = pathlib.Path(__file__).resolve()
+FILES = pathlib.Path(__file__).resolve().parent / "files"
 DIGI_NAME = "diginetica_sample_train-item-views.csv"
 
 
 @pytest.fixture
 def diginetica_sample():
-    """The real raw Diginetica sample in ../shared/data; looked for beside the checkout
-    (as the top conftest does) and one level further up (worktrees under wt/)."""
-    candidates = [os.environ.get("GRU4REC_FAST_SHARED_DATA", ""),
-                  _HERE.parents[3] / "shared" / "data", _HERE.parents[4] / "shared" / "data"]
-    for c in candidates:
-        if c and (pathlib.Path(c) / DIGI_NAME).is_file():
-            return pathlib.Path(c) / DIGI_NAME
-    pytest.skip(f"{DIGI_NAME} not found in {[str(c) for c in candidates if c]}")
+    """The real raw Diginetica sample kept in the repository (tests/data/files/, see its
+    README for the origin); a missing file is an error, not a skip."""
+    path = FILES / DIGI_NAME
+    assert path.is_file(), f"{path} is missing from the checkout"
+    return path
