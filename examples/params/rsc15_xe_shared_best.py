@@ -1,4 +1,11 @@
-"""Best published GRU4Rec setup for rsc15 (Hidasi & Czapp, RecSys 2023; docs/algorithm.md).
+"""Best published GRU4Rec setup for rsc15 (Hidasi & Czapp, RecSys 2023; docs/algorithm.md),
+as the table in the authors' README gives it.
+
+The authors publish two different rsc15 setups: their README table (this file:
+dropout_p_embed 0.1, dropout_p_hidden 0.0, learning_rate 0.1, momentum 0.0,
+sample_alpha 0.75) and their parameter file (rsc15_xe_shared_best_paramfile.py beside
+this one: 0.0, 0.4, 0.2, 0.2, 0.5). We ship both and do not know which produced the
+published result.
 
 Published test result with it: Recall@20 0.7283, MRR@20 0.3205.
 Use: gru4rec-fast TRAIN.tsv -pf examples/params/rsc15_xe_shared_best.py -t TEST.tsv -m 1 5 10 20
