@@ -219,6 +219,7 @@ def test_cli_and_errors(tmp_path, capsys):
     assert os.path.isfile(tmp_path / "syn" / "synthetic_tiny_train.tsv")
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "gru4rec_fast", "preprocess", "--help"],
                        capture_output=True, text=True, cwd=os.path.dirname(

@@ -19,6 +19,7 @@ def files(tmp_path):
 PS = "loss=bpr-max,final_act=elu-0.5,layers=16,n_epochs=1,n_sample=32,constrained_embedding=True"
 
 
+@pytest.mark.slow
 def test_train_save_test_load(files, capsys):
     d, tr, te = files
     model = str(d / "m.pt")
@@ -82,6 +83,7 @@ def test_preprocess_and_synthetic_still_registered(capsys):
     assert "preset" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_demo_runs_on_tiny(capsys):
     assert main(["demo", "--preset", "tiny", "--epochs", "1", "-d", "cpu"]) == 0
     out = capsys.readouterr().out

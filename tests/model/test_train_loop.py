@@ -57,6 +57,7 @@ def test_loop_matches_reference_per_step(kw):
         torch.testing.assert_close(mf.weights[k], mr.weights[k], rtol=1e-6, atol=1e-9, msg=k)
 
 
+@pytest.mark.slow
 def test_loop_matches_reference_over_a_whole_epoch():
     # The epoch's tail shrinks the batch (shrink steps re-row the hidden state).
     kw = dict(batch_size=64, n_sample=0, dropout_p_hidden=0.1, momentum=0.2)

@@ -9,6 +9,9 @@ from gru4rec_fast.data import DataError
 from gru4rec_fast.model import network
 from model_helpers import popularity_recall, tiny
 
+# every test here trains a model
+pytestmark = pytest.mark.slow
+
 PARITY_STEPS = 200
 SMALL_STORE = 50_000     # the 10M default store takes longer to draw than tiny's epoch
 

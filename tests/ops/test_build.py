@@ -50,6 +50,7 @@ def test_missing_extension_error_says_how_to_build(monkeypatch):
         _ext.ext.cache_clear()
 
 
+@pytest.mark.slow
 def test_extension_loads_in_a_fresh_interpreter_without_importing_torch_first():
     """`_ext.available()` must not depend on the caller having imported torch."""
     import subprocess
