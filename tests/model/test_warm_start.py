@@ -191,40 +191,17 @@ def test_warm_start_bad_input():
 
 
 # -- quality on a time split with new items --------------------------------------------
-def _periods(seed=0):
-    """Three periods of a synthetic log (days 0-20, 20-25, 25-30, by session start); from
-    period 2 on, 160 of the 800 items are replaced by new ids (a relaunched product gets
-    a new SKU): the stale model knows only the old ids."""
-    df = synthetic.generate(n_events=40_000, n_items=800, seed=seed, n_days=30)
-    first = df.groupby("SessionId").Time.transform("min")
-    day = (first - first.min()) / 86400
-    p1, p2, p3 = df[day < 20], df[(day >= 20) & (day < 25)], df[day >= 25]
-    new = np.random.default_rng(seed).choice(df.ItemId.unique(), size=160, replace=False)
-    relabel = lambda d: d.assign(ItemId=np.where(np.isin(d.ItemId, new), d.ItemId + 100_000,  # noqa: E731
-                                                 d.ItemId))
-    return p1, relabel(p2), relabel(p3), new + 100_000
-
-
-def _pairs_with_new_target(events, new):
-    """Every (previous item, new item) transition of ``events`` as a 2-event session."""
-    ev = events.sort_values(["SessionId", "Time"])
-    prev = ev.groupby("SessionId").ItemId.shift(1)
-    m = (np.isin(ev.ItemId, new) & prev.notna()).to_numpy()
-    k = int(m.sum())
-    return pd.DataFrame({"SessionId": np.repeat(np.arange(k), 2),
-                         "ItemId": np.column_stack([prev[m].astype(np.int64), ev.ItemId[m]]).ravel(),
-                         "Time": np.tile([0, 1], k)})
-
-
 def test_continued_training_learns_new_items_and_is_not_worse(tmp_path):
-    """Continuing the period-1 model on period 2 (one epoch) makes the new items
+    """Days 0-20 / 20-25 / 25-30 of a synthetic log where 160 of 800 items get new ids
+    after day 20 (synthetic.turnover_periods). Continuing the period-1 model on period 2
+    (one epoch) makes the new items
     recommendable (recall@20 on transitions into them, which the stale model cannot rank
     at all) and is not worse than the stale model on period 3's events of items both
     know. Margin 0.02: about 2 standard errors of a recall over ~3500 events (the run is
     deterministic under its seeds; the margin only covers other platforms' rounding).
     Measured here: stale 0.5108, continued 0.5103; new-item transitions 0.5429."""
     need_kernels()
-    p1, p2, p3, new = _periods(0)
+    p1, p2, p3, new = synthetic.turnover_periods(seed=0)
     kw = dict(layers=[64], batch_size=32, n_sample=256, n_epochs=5, loss="bpr-max",
               final_act="elu-0.5", constrained_embedding=True, momentum=0.1, seed=0)
     stale = GRU4Rec(**kw).fit(p1, sample_store_size=50_000, verbose=False)
@@ -239,7 +216,7 @@ def test_continued_training_learns_new_items_and_is_not_worse(tmp_path):
     r_warm = evaluate(warm, common, cutoffs=(20,))
     assert r_stale["n_events"] == r_warm["n_events"] > 3000
     assert r_warm["recall"][20] >= r_stale["recall"][20] - 0.02, (r_warm, r_stale)
-    r_new = evaluate(warm, _pairs_with_new_target(p3, new), cutoffs=(20,))
+    r_new = evaluate(warm, synthetic.transitions_into(p3, new), cutoffs=(20,))
     assert r_new["n_events"] > 500 and r_new["recall"][20] > 0.3, r_new
     ids, _ = warm.recommend(["s"], [int(p2.ItemId[np.isin(p2.ItemId, new)].iloc[0])], k=50)
     assert set(ids[0]) & set(new)                          # new items do come out of recommend
