@@ -105,7 +105,8 @@ def add_arguments(p):
     p.add_argument("--eval_batch_size", type=int, default=512)
     p.add_argument("--warm-start", dest="warm_start", metavar="MODEL",
                    help="continue training the saved MODEL on PATH (the new events only; new "
-                   "items are added to its catalogue); -ps/-pf optionally change hyperparameters")
+                   "items are added to its catalogue; the model keeps its own seed); -ps/-pf "
+                   "optionally change hyperparameters such as n_epochs")
     p.add_argument("--checkpoint", metavar="DIR",
                    help="write DIR/checkpoint.pt at the end of every epoch")
     p.add_argument("--resume", action="store_true",

@@ -15,6 +15,12 @@ Growing to n rows:
     of each row (``n_reallocations`` counts the reallocations).
 A model from ``fit`` or ``load`` starts with capacity = n_items (no spare memory until
 the catalogue first grows). Rows past n_items are never read by training or serving.
+
+What else a continued fit allocates: the training loop (C++ ``TrainLoop`` or the
+reference step) is rebuilt per fit from the views, holding references, not copies; the
+per-fit vectors of length n_items (the sampling CDF and logQ's log-supports, built from
+the new data) and the epoch schedule are new in every fit, as in a first fit. ``save``
+copies a view out of its buffer (persistence.py) so files hold n_items rows.
 """
 import torch
 
