@@ -129,9 +129,11 @@ class ReferenceStep(_StepBase):
         from gru4rec_fast.ops import reference
         self.ref = reference
         self.dense_keys = network.dense_names(weights)
-        self.sparse_states = {k: OS.sparse_row_state(self.optim_state[k], self.adapt, self.momentum)
+        self.sparse_states = {k: OS.sparse_row_state(self.optim_state[k], weights[k], self.adapt,
+                                                     self.momentum)
                               for k in network.SPARSE_NAMES if k in weights}
-        self.dense_states = {k: OS.dense_state(self.optim_state[k]) for k in self.dense_keys}
+        self.dense_states = {k: OS.dense_state(self.optim_state[k], weights[k], self.adapt, self.momentum)
+                             for k in self.dense_keys}
 
     def col_offset(self, T, S):
         if self.logq <= 0:

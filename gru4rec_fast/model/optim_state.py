@@ -18,7 +18,6 @@ import torch
 
 from gru4rec_fast.model import network
 from gru4rec_fast.model.optim import DenseState
-from gru4rec_fast.ops import enums
 from gru4rec_fast.ops.sparse_row_update import SparseRowState
 
 KEYS = ("s1", "s2", "velocity", "steps")
@@ -99,19 +98,18 @@ def as_train_loop_states(state, weights):
     return out
 
 
-def sparse_row_state(st, adapt, momentum):
+def sparse_row_state(st, weight, adapt, momentum):
     """A SparseRowState over the tensors of ``st`` (no copy)."""
-    r = SparseRowState.__new__(SparseRowState)
-    r.optimizer = enums.parse_optimizer(adapt)
-    r.momentum = float(momentum)
+    # built for a 0-row twin of the weight (nothing to allocate), then pointed at st
+    r = SparseRowState(weight.new_empty((0,) + tuple(weight.shape[1:])), adapt, momentum)
     r.state1, r.state2, r.velocity, r.step_count = st["s1"], st["s2"], st["velocity"], st["steps"]
     return r
 
 
-def dense_state(st):
+def dense_state(st, weight, adapt, momentum):
     """A DenseState over the tensors of ``st`` (no copy); its step count t is read from
     ``steps`` here and must be written back after each update (``steps.fill_(t)``)."""
-    d = DenseState.__new__(DenseState)
+    d = DenseState(weight, adapt, momentum)
     d.s1 = st["s1"] if st["s1"].numel() else None
     d.s2 = st["s2"] if st["s2"].numel() else None
     d.v = st["velocity"] if st["velocity"].numel() else None

@@ -97,17 +97,17 @@ def test_sigkill_in_epoch_3_then_resume_is_bit_identical(tmp_path):
     assert torch.load(ck / "checkpoint.pt", weights_only=True)["run"]["epoch"] == 4
 
 
-def _interrupted(data, ck, stop_epoch=2, **fit_kw):
-    """A fit that raises inside epoch ``stop_epoch`` (0-based) after its checkpoints."""
+def _interrupted(data, ck, params=PARAMS, stop_epoch=2, stop_step=40, **fit_kw):
+    """A fit that raises inside epoch ``stop_epoch`` (0-based), after a chunk of it ran."""
     class Stop(Exception):
         pass
 
     def on_step(epoch, step, loss):
-        if epoch == stop_epoch and step == 40:
+        if epoch == stop_epoch and step == stop_step:
             raise Stop
 
     with pytest.raises(Stop):
-        GRU4Rec(**PARAMS).fit(data, sample_store_size=STORE, checkpoint_dir=ck, on_step=on_step,
+        GRU4Rec(**params).fit(data, sample_store_size=STORE, checkpoint_dir=ck, on_step=on_step,
                               verbose=False, **fit_kw)
 
 
@@ -232,3 +232,16 @@ def test_sample_store_state_dict_continues_the_stream(store_size):
     bad = SampleStore([5, 1, 3, 0, 2], n_sample=4, alpha=0.75, store_size=store_size, seed=11)
     with pytest.raises(ValueError, match="n_sample is 4 here but 5"):
         bad.load_state_dict(state)
+
+
+@pytest.mark.parametrize("backend", ["fused", "reference"])
+def test_interrupted_in_process_resume_both_backends(tmp_path, backend):
+    """An exception inside epoch 3 (after a chunk of it ran), then resume: the same
+    weights, optimiser state (adam: per-row step counts too) and losses."""
+    need_kernels()
+    data = _data()
+    kw = dict(PARAMS, backend=backend, adapt="adam", learning_rate=0.01)
+    _interrupted(data, tmp_path, params=kw, stop_step=30, max_steps=60)
+    resumed = GRU4Rec(**kw).fit(data, sample_store_size=STORE, checkpoint_dir=tmp_path, resume=True,
+                                verbose=False, max_steps=60)
+    _same_model(resumed, GRU4Rec(**kw).fit(data, sample_store_size=STORE, verbose=False, max_steps=60))
