@@ -3,9 +3,13 @@
     gru4rec-fast train PATH [-ps STR | -pf FILE] [-l] [-s FILE] [-t TEST ...] [-m 1 5 10 20]
                             [-e standard] [-ss N] [-d cpu] [-ik ItemId] [-sk SessionId]
                             [-tk Time] [-pm recall|mrr] [-lpm]
+                            [--warm-start MODEL] [--checkpoint DIR [--resume]]
     gru4rec-fast PATH ...   (the same; "train" may be left out, as with run.py)
 
-PATH is the training data, or with -l a saved model. Parameter files are Python files
+PATH is the training data, or with -l a saved model. ``--warm-start MODEL`` continues
+training the saved MODEL on PATH (new items are added; -ps/-pf then optionally change
+hyperparameters such as n_epochs or learning_rate). ``--checkpoint DIR`` writes a
+checkpoint after every epoch; ``--resume`` continues from it. Parameter files are Python files
 defining ``gru4rec_params = OrderedDict([...])`` (or a dict literal), read with
 ``ast.literal_eval`` of that assignment (never executed), or JSON objects.
 """
@@ -98,6 +102,15 @@ def add_arguments(p):
     p.add_argument("--backend", default="fused", choices=("fused", "reference"))
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--eval_batch_size", type=int, default=512)
+    p.add_argument("--warm-start", dest="warm_start", metavar="MODEL",
+                   help="continue training the saved MODEL on PATH (the new events only; new "
+                   "items are added to its catalogue; the model keeps its own seed); -ps/-pf "
+                   "optionally change hyperparameters such as n_epochs")
+    p.add_argument("--checkpoint", metavar="DIR",
+                   help="write DIR/checkpoint.pt at the end of every epoch")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint in --checkpoint DIR (starts from the "
+                   "beginning when there is none yet)")
 
 
 def device_arg(arg):
@@ -121,7 +134,38 @@ def run(args):
         raise CLIError(f"-m/--measure: cutoffs must be positive integers, got {args.measure}")
     if args.sample_store_size < 0:
         raise CLIError("-ss/--sample_store_size must be >= 0")
-    if args.load_model:
+    warm = getattr(args, "warm_start", None)
+    ck_dir, resume = getattr(args, "checkpoint", None), getattr(args, "resume", False)
+    if resume and not ck_dir:
+        raise CLIError("--resume needs --checkpoint DIR (the folder of the checkpoint)")
+    if ck_dir and os.path.exists(ck_dir) and not os.path.isdir(ck_dir):
+        raise CLIError(f"--checkpoint {ck_dir}: exists and is not a folder")
+    if args.load_model and (warm or ck_dir):
+        raise CLIError("-l/--load_model only evaluates a saved model; it cannot be combined with "
+                       "--warm-start or --checkpoint")
+    fit_kw = dict(sample_store_size=args.sample_store_size, session_key=args.session_key,
+                  item_key=args.item_key, time_key=args.time_key, checkpoint_dir=ck_dir,
+                  resume=resume)
+    if warm:
+        if not os.path.isfile(warm):
+            raise CLIError(f"--warm-start {warm}: no such model file")
+        print(f"Loading trained model from file: {warm} (to device \"{device}\")")
+        try:
+            model = GRU4Rec.load(warm, device=device, backend=args.backend)
+        except ValueError as e:
+            raise CLIError(f"--warm-start {warm}: {e}") from None
+        if args.parameter_file:
+            for k, v in read_parameter_file(args.parameter_file):
+                model.set_params(**{k: v})
+        elif args.parameter_string:
+            model.set_params(args.parameter_string)
+        print(f"Continuing training on {args.path} ({model.n_items} items so far)...")
+        t0 = time.time()
+        n_before = model.n_items
+        model.fit(args.path, warm_start=True, **fit_kw)
+        print(f"Training finished in {time.time() - t0:.2f}s ({model.n_items - n_before} new items, "
+              f"{model.n_items} in all)")
+    elif args.load_model:
         if args.parameter_string or args.parameter_file:
             raise CLIError("-l/--load_model loads a trained model; -ps/-pf cannot be used with it")
         print(f"Loading trained model from file: {args.path} (to device \"{device}\")")
@@ -143,8 +187,7 @@ def run(args):
             print(f"WARNING: {w}")
         print(f"Loading training data from {args.path}...")
         t0 = time.time()
-        model.fit(args.path, sample_store_size=args.sample_store_size, session_key=args.session_key,
-                  item_key=args.item_key, time_key=args.time_key)
+        model.fit(args.path, **fit_kw)
         print(f"Training finished in {time.time() - t0:.2f}s")
     if args.save_model:
         print(f"Saving trained model to: {args.save_model}")

@@ -69,6 +69,9 @@ class SampleStore:
         self._store = None
         self._pos = 0
         self.n_regenerations = 0
+        # where the current block was drawn from, so that a checkpoint can redraw it
+        # instead of storing it (state_dict)
+        self._block_origin = None
 
     def draw(self, shape):
         """Fresh ids of the given shape (not from the store)."""
@@ -84,6 +87,7 @@ class SampleStore:
 
     def _fill_if_used_up(self):
         if self._store is None or self._pos >= self.steps_per_store:
+            self._block_origin = (self.generator.get_state(), self._drawn)
             self._store = self.draw((self.steps_per_store, self.n_sample))
             self._pos = 0
             self.n_regenerations += 1
@@ -112,6 +116,36 @@ class SampleStore:
         return out
 
     __next__ = next
+
+    def state_dict(self):
+        """The store's random state and position as plain values and CPU tensors (for
+        checkpoints): not the block itself (steps_per_store x n_sample ids, up to 80 MB
+        by default) but the generator state it was drawn from, so that
+        ``load_state_dict`` redraws the same block and continues at the same step."""
+        if self._store is not None:
+            gen_state, drawn = self._block_origin
+        else:
+            gen_state, drawn = self.generator.get_state(), self._drawn
+        return {"generator": gen_state, "drawn": int(drawn), "has_block": self._store is not None,
+                "pos": int(self._pos), "n_regenerations": int(self.n_regenerations),
+                "n_sample": self.n_sample, "steps_per_store": self.steps_per_store,
+                "alpha": self.alpha, "seed": self.seed}
+
+    def load_state_dict(self, state):
+        """Continue from ``state_dict()`` of a store built with the same supports, n_sample,
+        alpha, store size and seed: the next ids are the ones that store would give."""
+        for k in ("n_sample", "steps_per_store", "alpha", "seed"):
+            if state[k] != getattr(self, k):
+                raise ValueError(f"SampleStore.load_state_dict: {k} is {getattr(self, k)!r} here but "
+                                 f"{state[k]!r} in the saved state")
+        self.generator.set_state(state["generator"])
+        self._drawn = int(state["drawn"])
+        self._store = None
+        if state["has_block"]:
+            self._block_origin = (self.generator.get_state(), self._drawn)
+            self._store = self.draw((self.steps_per_store, self.n_sample))
+        self._pos = int(state["pos"])
+        self.n_regenerations = int(state["n_regenerations"])
 
     def __iter__(self):
         return self

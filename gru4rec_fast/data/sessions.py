@@ -96,7 +96,7 @@ class SessionDataset:
     # -- construction ---------------------------------------------------------------
     @classmethod
     def from_events(cls, data, session_key="SessionId", item_key="ItemId", time_key="Time",
-                    item_index=None, time_sort=True):
+                    item_index=None, time_sort=True, grow_index=False):
         """Build from a DataFrame or a file path (see loading.read_events).
 
         ``item_index=None``: training data; the item index is built here (first
@@ -107,7 +107,12 @@ class SessionDataset:
         Sessions are ordered by start time (``time_sort``); equal start times are ordered
         by session id (a stable sort over sessions in id order), for training and test
         data alike.
+        ``item_index=<ItemIndex>, grow_index=True``: training data for continued training:
+        nothing is dropped, and items not in the index are added to a grown copy of it
+        (``ItemIndex.extended_with``), which becomes the data set's ``item_index``.
         """
+        if grow_index and item_index is None:
+            raise ValueError("SessionDataset.from_events: grow_index=True needs an item_index")
         source = None if isinstance(data, pd.DataFrame) else str(data)
         src = source_name(source)
         df = read_events(data, session_key, item_key, time_key)
@@ -116,9 +121,11 @@ class SessionDataset:
         item_values = df[item_key]
         del df
         n_unknown = 0
-        is_test = item_index is not None
-        if not is_test:
+        is_test = item_index is not None and not grow_index
+        if item_index is None:
             item_index, codes = ItemIndex.from_items(item_values)
+        elif grow_index:
+            item_index, codes = item_index.extended_with(item_values)
         else:
             codes = item_index.map_items(item_values)
             known = codes >= 0

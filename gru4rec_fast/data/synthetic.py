@@ -189,3 +189,36 @@ def preset(name, seed=0, split_data=True, **overrides):
     test_days = params.pop("test_days")
     df = generate(seed=seed, **params)
     return split(df, test_days) if split_data else df
+
+
+def turnover_periods(seed=0, n_events=40_000, n_items=800, n_new=160, n_days=30,
+                     period_days=(20, 25)):
+    """Three periods of a synthetic log with catalogue turnover, for continued-training
+    checks: sessions are split by start day at ``period_days`` (default days 0-20, 20-25,
+    25-30), and from period 2 on ``n_new`` random items are replaced by new ids (old id +
+    10**9; a relaunched product under a new SKU, same behaviour). Returns
+    (period1, period2, period3, new_ids)."""
+    df = generate(n_events=n_events, n_items=n_items, seed=seed, n_days=n_days)
+    first = df.groupby("SessionId").Time.transform("min")
+    day = ((first - first.min()) / 86400).to_numpy()
+    a, b = period_days
+    new = np.random.default_rng(seed).choice(df.ItemId.unique(), size=n_new, replace=False)
+    shift = 10 ** 9
+
+    def relabel(d):
+        return d.assign(ItemId=np.where(np.isin(d.ItemId, new), d.ItemId + shift, d.ItemId))
+
+    return (df[day < a].reset_index(drop=True), relabel(df[(day >= a) & (day < b)]).reset_index(drop=True),
+            relabel(df[day >= b]).reset_index(drop=True), new + shift)
+
+
+def transitions_into(events, items, session_key="SessionId", item_key="ItemId", time_key="Time"):
+    """Every transition (previous item -> item in ``items``) of ``events`` as its own
+    2-event session (ids 0, 1, ...), to measure how well a model predicts those items."""
+    ev = events.sort_values([session_key, time_key], kind="stable")
+    prev = ev.groupby(session_key)[item_key].shift(1)
+    m = (np.isin(ev[item_key], items) & prev.notna()).to_numpy()
+    k = int(m.sum())
+    pairs = np.column_stack([prev[m].to_numpy().astype(ev[item_key].dtype), ev[item_key].to_numpy()[m]])
+    return pd.DataFrame({session_key: np.repeat(np.arange(k), 2), item_key: pairs.ravel(),
+                         time_key: np.tile([0, 1], k)})

@@ -22,16 +22,20 @@ with the reference row-sparse update.
 Gradients of the item tables are per occurrence (one row per use, as the gradient with
 respect to the gathered sub-tensor in the reference code); ``grad_cap`` caps the global
 norm over all of these and the dense gradients.
+
+Both keep the optimiser state in the layout of ``gru4rec_fast.model.optim_state`` and
+update it in place: pass the model's state as ``optim_state`` to continue from it (warm
+start, resume), or None for a fresh zero state (``step_fn.optim_state``).
 """
 import torch
 
 from gru4rec_fast.ops import enums
-from gru4rec_fast.model import network, params as P
-from gru4rec_fast.model.optim import DenseState, dense_update_, resolve_adapt_params
+from gru4rec_fast.model import network, optim_state as OS, params as P
+from gru4rec_fast.model.optim import dense_update_, resolve_adapt_params
 
 
 class _StepBase:
-    def __init__(self, model, weights, supports, generator):
+    def __init__(self, model, weights, supports, generator, optim_state=None):
         p = model.hyper
         self.p = p
         self.w = weights
@@ -47,6 +51,11 @@ class _StepBase:
         self.lr = P.effective_learning_rate(p)          # 1.0 for adadelta
         self.momentum, self.lmbd = p["momentum"], p["lmbd"]
         self.grad_cap = p["grad_cap"]
+        if optim_state is None:
+            optim_state = OS.new_state(weights, self.adapt, self.momentum)
+        else:
+            OS.check_state(optim_state, weights, self.adapt, self.momentum, "training")
+        self.optim_state = optim_state
         dev, dt = weights["Wy"].device, weights["Wy"].dtype
         self.device, self.dtype = dev, dt
         # logQ correction (training only): log(supp) per item, ready to gather.
@@ -78,10 +87,9 @@ class FusedStep(_StepBase):
     backward chained by hand without autograd, every update in place. ``run`` executes
     many steps per call with no Python between them."""
 
-    def __init__(self, model, weights, supports, generator):
-        super().__init__(model, weights, supports, generator)
+    def __init__(self, model, weights, supports, generator, optim_state=None):
+        super().__init__(model, weights, supports, generator, optim_state)
         from gru4rec_fast import _ext
-        from gru4rec_fast.ops.sparse_row_update import SparseRowState
         C = _ext.ext()
         p = self.p
         c = C.TrainConfig()
@@ -99,11 +107,7 @@ class FusedStep(_StepBase):
         c.grad_cap = float(self.grad_cap)
         # Every weight's optimiser state in the 2-D shape the row kernel updates: item
         # tables row by row (By as n x 1), dense weights as one matrix (b.l as 1 x 3d).
-        states = {}
-        for k, t in weights.items():
-            view = t if t.dim() == 2 else (t.view(-1, 1) if k in network.SPARSE_NAMES else t.view(1, -1))
-            st = SparseRowState(view, self.adapt, self.momentum)
-            states[k] = [st.state1, st.state2, st.velocity, st.step_count]
+        states = OS.as_train_loop_states(self.optim_state, weights)
         log_supp = self.log_supp if self.logq > 0 else torch.empty(0, dtype=self.dtype, device=self.device)
         self.loop = C.TrainLoop(dict(weights), states, log_supp, c, generator)
 
@@ -121,15 +125,15 @@ class FusedStep(_StepBase):
 class ReferenceStep(_StepBase):
     """One training step in plain PyTorch with autograd (the reference ops)."""
 
-    def __init__(self, model, weights, supports, generator):
-        super().__init__(model, weights, supports, generator)
+    def __init__(self, model, weights, supports, generator, optim_state=None):
+        super().__init__(model, weights, supports, generator, optim_state)
         from gru4rec_fast.ops import reference
-        from gru4rec_fast.ops.sparse_row_update import SparseRowState
         self.ref = reference
         self.dense_keys = network.dense_names(weights)
-        self.sparse_states = {k: SparseRowState(weights[k], self.adapt, self.momentum)
+        self.sparse_states = {k: OS.sparse_row_state(self.optim_state[k], weights[k], self.adapt,
+                                                     self.momentum)
                               for k in network.SPARSE_NAMES if k in weights}
-        self.dense_states = {k: DenseState(weights[k], self.adapt, self.momentum)
+        self.dense_states = {k: OS.dense_state(self.optim_state[k], weights[k], self.adapt, self.momentum)
                              for k in self.dense_keys}
 
     def col_offset(self, T, S):
@@ -159,8 +163,12 @@ class ReferenceStep(_StepBase):
 
     def update_dense(self, grads):
         for k, g in grads.items():
-            dense_update_(self.w[k], g, self.dense_states[k], self.adapt, self.lr, self.momentum,
+            st = self.dense_states[k]
+            dense_update_(self.w[k], g, st, self.adapt, self.lr, self.momentum,
                           self.lmbd, 1e-6, self.adapt_params)
+            steps = self.optim_state[k]["steps"]
+            if steps.numel():
+                steps.fill_(st.t)       # the shared layout counts adam steps per row
 
     def apply_updates(self, dense, rows):
         """Cap the global gradient norm (grad_cap), then update the dense parameters and
@@ -226,7 +234,9 @@ class ReferenceStep(_StepBase):
 BACKENDS = {"fused": FusedStep, "reference": ReferenceStep}
 
 
-def make_step(backend, model, weights, supports, generator):
+def make_step(backend, model, weights, supports, generator, optim_state=None):
+    """The training step of ``backend`` over ``weights`` (updated in place), continuing
+    from ``optim_state`` (gru4rec_fast.model.optim_state layout) or from zero state."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
-    return BACKENDS[backend](model, weights, supports, generator)
+    return BACKENDS[backend](model, weights, supports, generator, optim_state)

@@ -1,8 +1,9 @@
 """The GRU4Rec model: hyperparameters, training (fit), serving (recommend) and
 persistence (save/load)."""
 import math
-import sys
+import os
 import time
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -11,10 +12,11 @@ import torch
 
 from gru4rec_fast.data import DataError, SampleStore, SessionDataset
 from gru4rec_fast.data._progress import bar
-from gru4rec_fast.model import network, params as P
+from gru4rec_fast.model import checkpoint as CK, network, optim_state as OS, params as P
 from gru4rec_fast.model.backends import BACKENDS, make_step
+from gru4rec_fast.model.capacity import RowBuffers
 from gru4rec_fast.model.forward import forward_step
-from gru4rec_fast.model.seeding import stream_seed
+from gru4rec_fast.model.seeding import new_rows_rng, stream_seed
 from gru4rec_fast.model.training import EpochTensors, run_epoch
 from gru4rec_fast.ops.reference import final_activation
 
@@ -50,6 +52,11 @@ class GRU4Rec:
         self.dtype = _DTYPES.get(dtype, dtype)
         self.weights = None
         self.item_index = None
+        self.optim_state = None             # optimiser state (model/optim_state.py layout)
+        self.optim_for = None               # (adapt, momentum) optim_state was made for
+        self.train_rounds = 0               # fits so far: the first and each continued one
+        self.epochs_trained = 0             # epochs over all of them
+        self._rows = None                   # RowBuffers: item tables as growable views
         self._sessions = OrderedDict()      # serving state: session id -> list of (d_l,) tensors
         self.set_params(**hyperparameters)
 
@@ -98,7 +105,13 @@ class GRU4Rec:
         return f"GRU4Rec({ps}{', ' if ps else ''}device={str(self.device)!r})"
 
     # -- data --------------------------------------------------------------------------
-    def _as_dataset(self, data, session_key, item_key, time_key, item_index=None, time_sort=None):
+    def _as_dataset(self, data, session_key, item_key, time_key, item_index=None, time_sort=None,
+                    grow_index=False):
+        if grow_index:
+            item_index = self.item_index
+            if isinstance(data, SessionDataset):
+                raise TypeError("fit(warm_start=True) needs the new events as a DataFrame or a file "
+                                "path (their new items are added to the model's item index)")
         if isinstance(data, SessionDataset):
             if item_index is not None and data.item_index is not item_index:
                 raise DataError("the SessionDataset was built with a different item index than "
@@ -109,7 +122,7 @@ class GRU4Rec:
                             f"got {type(data).__name__}")
         return SessionDataset.from_events(
             data, session_key=session_key, item_key=item_key, time_key=time_key,
-            item_index=item_index,
+            item_index=item_index, grow_index=grow_index,
             time_sort=self.hyper["time_sort"] if time_sort is None else time_sort)
 
     @property
@@ -122,39 +135,118 @@ class GRU4Rec:
 
     # -- training ----------------------------------------------------------------------
     def fit(self, data, sample_store_size=10_000_000, session_key="SessionId", item_key="ItemId",
-            time_key="Time", progress=None, verbose=True, on_step=None, max_steps=None):
-        """Train on ``data`` (DataFrame, file path or SessionDataset) from a fresh init.
+            time_key="Time", progress=None, verbose=True, on_step=None, max_steps=None,
+            warm_start=False, checkpoint_dir=None, resume=False):
+        """Train on ``data`` (DataFrame, file path or SessionDataset). Returns self.
 
         Prints one line per epoch in the reference format and shows a tqdm bar when
         stderr is a TTY (``progress`` forces it). ``on_step(epoch, step, loss)`` is
         called after every step with the 0-dim loss tensor (for tests; it may sync).
         ``max_steps`` stops each epoch early (for tests). A NaN/inf loss raises
-        TrainingDivergedError naming the epoch. Returns self.
+        TrainingDivergedError naming the epoch.
+
+        ``warm_start=False``: a fresh initialisation. ``warm_start=True``: continue a
+        trained (or loaded) model on the new events only, for n_epochs epochs: the
+        weights and the optimiser state are kept, items not yet in the catalogue are
+        appended to the item index (first-appearance order) with rows drawn as a fresh
+        initialisation draws them (``network.init_item_rows``, seeded by
+        ``seeding.new_rows_rng(seed, n_items_before)``) and zero optimiser state, and the
+        negative samples (and logQ) follow the popularity of the new data only, so items
+        absent from it are not sampled while alpha > 0. Growing the catalogue reallocates
+        the item tables only when it outgrows their capacity, which then doubles
+        (``model.capacity``).
+
+        ``checkpoint_dir``: write DIR/checkpoint.pt atomically at the end of every epoch
+        (``model.checkpoint``). ``resume=True`` (needs checkpoint_dir): continue from that
+        checkpoint, after checking it was written for the same data, hyperparameters and
+        settings (CheckpointMismatchError naming what differs otherwise); the result is
+        the one of an uninterrupted run (bit-identical on CPU). With no checkpoint in DIR
+        yet, training starts from the beginning (with a warning), so one command line
+        serves both the first start and every restart.
         """
         p = self.hyper
         if not isinstance(sample_store_size, (int, np.integer)) or sample_store_size < 0:
             raise ValueError(f"sample_store_size must be an integer >= 0, got {sample_store_size!r}")
-        ds = self._as_dataset(data, session_key, item_key, time_key)
-        self.item_index = ds.item_index
-        n_items = ds.n_items
-        self.weights = network.init_weights(p, n_items, seed=self.seed, dtype=self.dtype,
-                                            device=self.device)
-        self._sessions.clear()
-        gen = torch.Generator(device=self.device)        # dropout masks
-        gen.manual_seed(stream_seed(self.seed, "dropout"))
-        step_fn = make_step(self.backend, self, self.weights, ds.supports, gen)
-        store = None
-        if p["n_sample"] > 0:
-            store = SampleStore(ds.supports, p["n_sample"], p["sample_alpha"], sample_store_size,
-                                device=self.device, seed=stream_seed(self.seed, "sampling"))
+        if resume and checkpoint_dir is None:
+            raise ValueError("fit(resume=True) needs checkpoint_dir: the folder of the checkpoint "
+                             "to continue from")
+        ck_path = CK.checkpoint_path(checkpoint_dir) if checkpoint_dir is not None else None
+        if warm_start:
+            self._check_trained("fit(warm_start=True)")
+            ds = self._as_dataset(data, session_key, item_key, time_key, grow_index=True)
+            round_, epochs_before = self.train_rounds, self.epochs_trained
+        else:
+            ds = self._as_dataset(data, session_key, item_key, time_key)
+            round_, epochs_before = 0, 0
         min_slots = 1 if p["n_sample"] > 0 else 2
         if ds.n_sessions < min_slots:
             raise DataError(f"too few sessions to train on ({ds.n_sessions})")
-        layers = p["layers"]
+
+        ck = None
+        if ck_path is not None:
+            fingerprint = CK.data_fingerprint(ds)
+            settings = {"seed": self.seed, "backend": self.backend,
+                        "dtype": str(self.dtype).replace("torch.", ""),
+                        "device": self.device.type, "sample_store_size": int(sample_store_size),
+                        "max_steps": None if max_steps is None else int(max_steps),
+                        "warm_start": bool(warm_start), "round": int(round_),
+                        "epochs_before": int(epochs_before)}
+            if resume:
+                if os.path.isfile(ck_path):
+                    ck = CK.read(ck_path)
+                    CK.check_same_run(ck, ck_path, p, fingerprint, settings)
+                else:
+                    warnings.warn(f"fit(resume=True): no checkpoint in {checkpoint_dir} yet; "
+                                  "training from the start", stacklevel=2)
+            CK.checkpoint_path(checkpoint_dir, create=True)
+
+        self._sessions.clear()
+        start_epoch = 0
         self.epoch_losses_ = []
-        for epoch in range(p["n_epochs"]):
+        if ck is not None:
+            from gru4rec_fast.model.persistence import restore_state
+            restore_state(self, ck["model"], ck_path, what="resume")
+            start_epoch = int(ck["run"]["epoch"])
+            self.epoch_losses_ = list(ck["run"]["epoch_losses"])
+        elif warm_start:
+            if self._rows is None:          # weights assigned by hand, not by fit/load
+                self._install(self.item_index, self.weights, self.optim_state, self.optim_for,
+                              self.train_rounds, self.epochs_trained)
+            self._grow_catalogue(ds.item_index)
+            if self.optim_state is None:
+                warnings.warn("fit(warm_start=True): the model has no saved optimiser state (a "
+                              "version-1 model file); it starts from zero", stacklevel=2)
+                self._install(self.item_index, self.weights,
+                              OS.new_state(self.weights, p["adapt"], p["momentum"]),
+                              (p["adapt"], p["momentum"]), self.train_rounds, self.epochs_trained)
+            elif self.optim_for != (p["adapt"], p["momentum"]):
+                raise ValueError(
+                    f"fit(warm_start=True): the model's optimiser state is for adapt={self.optim_for[0]}, "
+                    f"momentum={self.optim_for[1]}, but the model now has adapt={p['adapt']}, "
+                    f"momentum={p['momentum']}; set them back to continue training")
+        else:
+            weights = network.init_weights(p, ds.n_items, seed=self.seed, dtype=self.dtype,
+                                           device=self.device)
+            self._install(ds.item_index, weights, OS.new_state(weights, p["adapt"], p["momentum"]),
+                          (p["adapt"], p["momentum"]), 0, 0)
+
+        gen = torch.Generator(device=self.device)        # dropout masks
+        gen.manual_seed(stream_seed(self.seed, "dropout", round_))
+        step_fn = make_step(self.backend, self, self.weights, ds.supports, gen, self.optim_state)
+        store = None
+        if p["n_sample"] > 0:
+            store = SampleStore(ds.supports, p["n_sample"], p["sample_alpha"], sample_store_size,
+                                device=self.device, seed=stream_seed(self.seed, "sampling", round_))
+        if ck is not None:
+            gen.set_state(ck["rng"]["dropout"])
+            if store is not None:
+                store.load_state_dict(ck["rng"]["sampling"])
+            if verbose:
+                print(f"Resuming from {ck_path} after epoch {start_epoch}", flush=True)
+        layers = p["layers"]
+        for epoch in range(start_epoch, p["n_epochs"]):
             sched = ds.schedule(p["batch_size"], min_slots=min_slots,
-                                shuffle=p["train_random_order"], seed=self.seed + epoch)
+                                shuffle=p["train_random_order"], seed=self.seed + epochs_before + epoch)
             n_steps = sched.n_steps if max_steps is None else min(sched.n_steps, int(max_steps))
             t0 = time.time()
             epoch_data = EpochTensors.from_schedule(sched, self.device)
@@ -181,7 +273,59 @@ class GRU4Rec:
                 print(f"Epoch{epoch + 1} --> loss: {avg:.6f} ({dt:.2f}s) "
                       f"[{n_steps / max(dt, 1e-9):.2f} mb/s | {n_events / max(dt, 1e-9):.0f} e/s]",
                       flush=True)
+            if ck_path is not None:
+                CK.write(ck_path, self,
+                         run={"epoch": epoch + 1, "epoch_losses": list(self.epoch_losses_),
+                              "warm_start": bool(warm_start), "round": int(round_),
+                              "epochs_before": int(epochs_before)},
+                         rng={"dropout": gen.get_state(),
+                              "sampling": None if store is None else store.state_dict()},
+                         fingerprint=fingerprint, settings=settings)
+        self.train_rounds = round_ + 1
+        self.epochs_trained = epochs_before + p["n_epochs"]
         return self
+
+    def _install(self, item_index, weights, optim_state, optim_for, train_rounds, epochs_trained):
+        """Make these the model's item index, weights and optimiser state, with the item
+        tables (and their state) as views of growable buffers (model/capacity.py)."""
+        n = len(item_index)
+        rows = {}
+        for k in network.SPARSE_NAMES:
+            if k in weights:
+                rows[("w", k)] = weights[k]
+                if optim_state is not None:
+                    for s in OS.KEYS:
+                        rows[(s, k)] = optim_state[k][s]
+        self._rows = RowBuffers(rows, n)
+        self.item_index = item_index
+        self.weights, self.optim_state, self.optim_for = weights, optim_state, optim_for
+        self._take_row_views()
+        self.train_rounds, self.epochs_trained = int(train_rounds), int(epochs_trained)
+
+    def _take_row_views(self):
+        for (s, k), v in self._rows.views().items():
+            if s == "w":
+                self.weights[k] = v
+            else:
+                self.optim_state[k][s] = v
+
+    def _grow_catalogue(self, item_index):
+        """Append the items of ``item_index`` past the current ones (see fit)."""
+        n0, n1 = self.n_items, len(item_index)
+        if n1 == n0:
+            self.item_index = item_index
+            return
+        self._rows.grow(n1)
+        self._take_row_views()
+        rows = network.init_item_rows(self.hyper, n0, n1, new_rows_rng(self.seed, n0))
+        for k, r in rows.items():
+            if k in self.weights:
+                self.weights[k][n0:].copy_(torch.from_numpy(r))
+                if self.optim_state is not None:
+                    for t in self.optim_state[k].values():
+                        if t.numel():
+                            t[n0:].zero_()
+        self.item_index = item_index
 
     def _check_loss(self, total, epoch, step):
         v = float(total)

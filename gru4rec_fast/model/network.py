@@ -55,8 +55,10 @@ def first_layer_input_size(p, n_items):
     return n_items
 
 
-def _block(rng, shape, p):
-    sigma = p["sigma"] if p["sigma"] != 0 else np.sqrt(6.0 / (shape[0] + shape[1]))
+def _block(rng, shape, p, fan_shape=None):
+    """Initial values of a block of ``shape``; sigma from ``fan_shape`` (default: shape)."""
+    fan = shape if fan_shape is None else fan_shape
+    sigma = p["sigma"] if p["sigma"] != 0 else np.sqrt(6.0 / (fan[0] + fan[1]))
     if p["init_as_normal"]:
         return rng.randn(*shape) * sigma
     return rng.rand(*shape) * sigma * 2 - sigma
@@ -88,6 +90,29 @@ def init_weights(p, n_items, seed=42, dtype=torch.float32, device="cpu"):
     w["By"] = np.zeros(n_items)
     return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device=device, dtype=dtype)
             for k, v in w.items()}
+
+
+def init_item_rows(p, n_items_before, n_items_after, rng):
+    """Initial rows of the items ``n_items_before .. n_items_after - 1`` added to a trained
+    catalogue: name -> float64 numpy array of those rows, for every item table.
+
+    Drawn as a fresh model of ``n_items_after`` items draws its rows (the same
+    distribution and sigma, which depends on the catalogue size), from ``rng`` (see
+    ``seeding.new_rows_rng``) in the order of :func:`init_weights`: E, Wx0 (its three
+    column blocks, one draw of m x 3*d1: the blocks share their sigma), Wy; By is zero."""
+    m, n = n_items_after - n_items_before, n_items_after
+    mode = embedding_mode(p)
+    rows = {}
+    if mode == "separate":
+        k = embedding_size(p)
+        rows["E"] = _block(rng, (m, k), p, fan_shape=(n, k))
+    if mode == "none":
+        d = p["layers"][0]
+        rows["Wx0"] = _block(rng, (m, 3 * d), p, fan_shape=(n, d))
+    d = p["layers"][-1]
+    rows["Wy"] = _block(rng, (m, d), p, fan_shape=(n, d))
+    rows["By"] = np.zeros(m)
+    return rows
 
 
 def expected_shapes(p, n_items):

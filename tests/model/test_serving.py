@@ -7,6 +7,7 @@ import torch
 
 from gru4rec_fast import GRU4Rec, evaluate
 from gru4rec_fast.model.forward import forward_step
+from gru4rec_fast.model.persistence import FORMAT_VERSION
 from model_helpers import tiny
 
 
@@ -32,7 +33,7 @@ def test_save_load_round_trip(tmp_path, string_ids, kw):
     m.save(path)
     assert os.listdir(tmp_path) == ["model.pt"]          # the temp file was renamed away
     raw = torch.load(path, weights_only=True)            # plain data only, no pickled objects
-    assert raw["format_version"] == 1 and raw["hyperparameters"]["layers"] == m.layers
+    assert raw["format_version"] == FORMAT_VERSION and raw["hyperparameters"]["layers"] == m.layers
     m2 = GRU4Rec.load(path)
     assert m2.hyper == m.hyper and m2.seed == m.seed
     assert list(m2.item_index.ids) == list(m.item_index.ids)
