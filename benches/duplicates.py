@@ -23,8 +23,13 @@ substituted for the row update inside this script only), on the real Diginetica 
 split) and on a synthetic preset, for several seeds, and reports Recall@20 / MRR@20 per
 mode, the paired per-seed differences, and how often ids repeat within a step.
 
-    python benches/duplicates.py [--seeds 1 2 3] [--epochs 3] [--synthetic small]
-        [--synthetic-events 200000] [--datasets diginetica synthetic] [--out FILE]
+    python benches/duplicates.py [--datasets diginetica synthetic] [--setups ...]
+        [--seeds 1 2 3] [--epochs 3] [--synthetic small] [--synthetic-events N]
+        [--params "batch_size=128,n_sample=2048"] [--count-steps N] [--out FILE]
+
+``--params`` overrides hyperparameters of every setup (reference parameter string);
+``--count-steps N`` only counts duplicates over the first N steps of one summed-mode
+epoch (no evaluation), e.g. on a large synthetic preset.
 """
 import argparse
 import contextlib
@@ -189,7 +194,8 @@ def load_diginetica():
 def load(name, args):
     if name == "diginetica":
         return load_diginetica()
-    return synthetic.preset(args.synthetic, seed=0, n_events=args.synthetic_events)
+    extra = {} if args.synthetic_events is None else {"n_events": args.synthetic_events}
+    return synthetic.preset(args.synthetic, seed=0, **extra)
 
 
 # -- statistics ---------------------------------------------------------------------------
@@ -209,6 +215,12 @@ def paired(a, b):
     return m, se, t
 
 
+def add_dup_rows(dup_rows, ds, setup, counter):
+    for table, (ids, frac, pooled) in counter.summary().items():
+        dup_rows.append([ds, setup, table, f"{ids:.0f}", f"{100 * frac:.1f}%",
+                         f"{100 * pooled:.1f}%"])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=["diginetica", "synthetic"],
@@ -219,7 +231,12 @@ def main(argv=None):
                     help="seeds for the (tiny, fast) Diginetica sample (default: --seeds)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--synthetic", default="small")
-    ap.add_argument("--synthetic-events", type=int, default=200_000)
+    ap.add_argument("--synthetic-events", type=int, default=None,
+                    help="override the preset's number of events")
+    ap.add_argument("--params", default="", help="hyperparameter overrides, e.g. "
+                    "'batch_size=128,n_sample=2048'")
+    ap.add_argument("--count-steps", type=int, default=None,
+                    help="only count duplicates over this many steps (no evaluation)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
@@ -235,11 +252,20 @@ def main(argv=None):
         for setup in args.setups:
             res = {m: [] for m in MODES}
             counter = DuplicateCounter()
+            if args.count_steps:
+                with duplicate_rule("summed", counter):
+                    model = GRU4Rec(backend="reference", seed=seeds[0], n_epochs=1,
+                                    **{**COMMON, **SETUPS[setup]})
+                    model.set_params(args.params)
+                    model.fit(train, verbose=False, max_steps=args.count_steps)
+                add_dup_rows(dup_rows, ds, setup, counter)
+                continue
             for seed in seeds:
                 for mode in MODES:
                     with duplicate_rule(mode, counter if mode == "summed" else None):
                         model = GRU4Rec(backend="reference", seed=seed, n_epochs=args.epochs,
                                         **{**COMMON, **SETUPS[setup]})
+                        model.set_params(args.params)
                         t0 = time.time()
                         model.fit(train, verbose=False)
                         fit_s = time.time() - t0
@@ -255,11 +281,18 @@ def main(argv=None):
                 summary.append([ds, setup, metric, len(seeds), spread(a), spread(b),
                                 f"{m:+.4f}", f"{se:.4f}", f"{t:+.1f}",
                                 f"{max(max(a) - min(a), max(b) - min(b)):.4f}"])
-            for table, (ids, frac, pooled) in counter.summary().items():
-                dup_rows.append([ds, setup, table, f"{ids:.0f}", f"{100 * frac:.1f}%",
-                                 f"{100 * pooled:.1f}%"])
+            add_dup_rows(dup_rows, ds, setup, counter)
+    if args.count_steps:
+        text = (f"### Duplicates per step, first {args.count_steps} steps"
+                + (f", params {args.params}" if args.params else "") + "\n\n"
+                + "Data: " + "; ".join(headers) + "\n\n"
+                + format_table(dup_rows, ["data", "setup", "table", "ids/step",
+                                          "repeated (mean/step)", "repeated (pooled)"]) + "\n")
+        return finish(text, args.out)
     text = (f"### Duplicate-id rule: summed vs per-occurrence, reference backend, "
-            f"{args.epochs} epochs, {machine_name('cpu')}\n\n"
+            f"{args.epochs} epochs"
+            + (f", params {args.params}" if args.params else "")
+            + f", {machine_name('cpu')}\n\n"
             + "Data: " + "; ".join(headers) + "\n\n"
             + format_table(rows, ["data", "setup", "seed", "mode", "Recall@20", "MRR@20",
                                   "ranked events", "fit (s)"])
@@ -274,9 +307,13 @@ def main(argv=None):
               "already in the step, and the pooled fraction.\n\n"
             + format_table(dup_rows, ["data", "setup", "table", "ids/step",
                                       "repeated (mean/step)", "repeated (pooled)"]) + "\n")
+    finish(text, args.out)
+
+
+def finish(text, out):
     print(text)
-    if args.out:
-        out = pathlib.Path(args.out)
+    if out:
+        out = pathlib.Path(out)
         tmp = out.with_name(out.name + ".tmp")
         tmp.write_text(text)
         tmp.replace(out)
