@@ -122,13 +122,17 @@ class GRU4Rec:
 
     # -- training ----------------------------------------------------------------------
     def fit(self, data, sample_store_size=10_000_000, session_key="SessionId", item_key="ItemId",
-            time_key="Time", progress=None, verbose=True, on_step=None, max_steps=None):
+            time_key="Time", progress=None, verbose=True, on_step=None, max_steps=None,
+            on_epoch_end=None):
         """Train on ``data`` (DataFrame, file path or SessionDataset) from a fresh init.
 
         Prints one line per epoch in the reference format and shows a tqdm bar when
         stderr is a TTY (``progress`` forces it). ``on_step(epoch, step, loss)`` is
         called after every step with the 0-dim loss tensor (for tests; it may sync).
-        ``max_steps`` stops each epoch early (for tests). A NaN/inf loss raises
+        ``max_steps`` stops each epoch early (for tests). ``on_epoch_end(epoch, avg_loss)``
+        is called after each epoch (epoch from 0; the model can be evaluated there): a
+        true return value stops training after that epoch, an exception it raises leaves
+        fit (hyperparameter search uses it to prune). A NaN/inf loss raises
         TrainingDivergedError naming the epoch. Returns self.
         """
         p = self.hyper
@@ -181,6 +185,8 @@ class GRU4Rec:
                 print(f"Epoch{epoch + 1} --> loss: {avg:.6f} ({dt:.2f}s) "
                       f"[{n_steps / max(dt, 1e-9):.2f} mb/s | {n_events / max(dt, 1e-9):.0f} e/s]",
                       flush=True)
+            if on_epoch_end is not None and on_epoch_end(epoch, avg):
+                break
         return self
 
     def _check_loss(self, total, epoch, step):
