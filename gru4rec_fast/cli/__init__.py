@@ -14,6 +14,7 @@ COMMANDS = {
     "synthetic": "synthetic",
     "train": "train",
     "demo": "demo",
+    "paropt": "paropt",
 }
 
 
