@@ -3,12 +3,13 @@ trained on the training data and scored on the test data with the primary metric
 in-process through the Python API.
 
 With pruning on, the metric is also measured after every epoch and reported to Optuna,
-whose pruner may stop the trial there. A diverging trial (NaN/inf loss) raises
-TrainingDivergedError, which the worker records as a failed trial (the message is kept
-in the trial's ``error`` attribute) before going on.
+whose pruner may stop the trial there. A diverging trial (NaN/inf loss, TrainingDivergedError) or one that runs out of GPU
+memory returns NaN, which Optuna records as a failed trial (the reason is kept in the
+trial's ``error`` attribute); the study goes on.
 """
 import os
 import socket
+import sys
 import time
 
 from gru4rec_fast.data import SessionDataset, read_events
@@ -101,8 +102,11 @@ class Objective:
             model.fit(train, sample_store_size=cfg.sample_store_size, verbose=cfg.verbose,
                       on_epoch_end=on_epoch_end)
         except failures() as e:
+            # NaN makes Optuna record the trial as FAIL (one log line, no traceback);
+            # the reason stays with the trial
             trial.set_user_attr("error", f"{type(e).__name__}: {e}")
-            raise
+            print(f"Trial {trial.number}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            return float("nan")
         if n_epochs - 1 in last:               # measured after the last epoch already
             return last[n_epochs - 1]
         return score(cfg, model, test, [cfg.cutoff])[cfg.metric][cfg.cutoff]

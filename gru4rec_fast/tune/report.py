@@ -61,7 +61,9 @@ def trials_table(study, space):
         row["error"] = t.user_attrs.get("error")
         rows.append(row)
     cols = ["number", "state", "value", "epochs", "seconds", "worker"] + names + ["error"]
-    return pd.DataFrame(rows, columns=cols)
+    table = pd.DataFrame(rows, columns=cols)
+    table["epochs"] = table["epochs"].astype("Int64")     # integers with blanks
+    return table
 
 
 def write_trials_table(table, path):
