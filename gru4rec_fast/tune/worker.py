@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 STUDY_ATTR = "paropt"
 BARRIER_TIMEOUT = 600        # seconds a worker waits for its siblings to load the data
@@ -23,16 +24,18 @@ class StudyMismatchError(ValueError):
 
 
 class TrialLimit:
-    """Optuna callback: stop this worker once the study holds ``n_trials`` trials in any
-    state (running ones included, as they will finish; a killed worker's trial counts as
-    the failed trial it becomes). Workers that start a trial in the same instant can
-    overshoot by at most K-1 trials."""
+    """Optuna callback: stop this worker once the study holds ``n_trials`` started
+    trials (running ones included, as they will finish; a killed worker's trial counts as
+    the failed trial it becomes; enqueued WAITING ones do not, a worker runs them first).
+    Workers that start a trial in the same instant can overshoot by at most K-1."""
 
     def __init__(self, n_trials):
         self.n_trials = int(n_trials)
 
     def reached(self, study):
-        return len(study.get_trials(deepcopy=False)) >= self.n_trials
+        from optuna.trial import TrialState
+        started = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        return len(study.get_trials(deepcopy=False, states=started)) >= self.n_trials
 
     def __call__(self, study, trial):
         if self.reached(study):
@@ -75,8 +78,9 @@ def open_study(cfg, index=0):
 def run_worker(cfg, index=0, barrier=None):
     """Run trials of the study until it holds cfg.n_trials trials (or cfg.timeout);
     returns the number of trials this worker ran."""
+    import optuna
     import torch
-    from gru4rec_fast.tune.objective import Objective, failures
+    from gru4rec_fast.tune.objective import Objective
     torch.set_num_threads(cfg.threads)
     study = open_study(cfg, index)
     objective = Objective(cfg)
@@ -86,11 +90,21 @@ def run_worker(cfg, index=0, barrier=None):
         except threading.BrokenBarrierError:
             pass
     limit = TrialLimit(cfg.n_trials)
-    if limit.reached(study):
-        return 0
     ran = []
-    study.optimize(objective, n_trials=cfg.n_trials, timeout=cfg.timeout, catch=failures(),
-                   callbacks=[limit, lambda s, t: ran.append(t.number)])
+    t0 = time.monotonic()
+    while not limit.reached(study):
+        left = None if cfg.timeout is None else cfg.timeout - (time.monotonic() - t0)
+        if left is not None and left <= 0:
+            break
+        try:
+            study.optimize(objective, n_trials=cfg.n_trials - len(ran), timeout=left,
+                           callbacks=[limit, lambda s, t: ran.append(t.number)])
+            break
+        except optuna.exceptions.UpdateFinishedTrialError as e:
+            # another worker marked our running trial FAIL: its heartbeats were late by
+            # more than the grace period (an overloaded machine); go on with the next one
+            print(f"paropt: {e}; a trial outlived the grace period without a heartbeat "
+                  "(raise --grace); continuing", file=sys.stderr, flush=True)
     return len(ran)
 
 
