@@ -164,25 +164,26 @@ def run(args):
         raise CLIError(str(e)) from None
     try:
         statuses = run_workers(cfg, args.workers)
+        failed = [i for i, s in enumerate(statuses) if s != 0]
+        if failed:
+            print(f"paropt: worker(s) {failed} stopped with an error (see above)",
+                  file=sys.stderr)
+        if args.trials_only:
+            return 1 if failed else 0
+        status = _report(study, cfg, args)
+        return 1 if failed else status
     except KeyboardInterrupt:
         print(f"\nparopt: interrupted; running trials are recorded as FAIL, the study "
               f"{cfg.study_name!r} is consistent; run the same command to continue it.",
               file=sys.stderr)
         return 130
-    failed = [i for i, s in enumerate(statuses) if s != 0]
-    if failed:
-        print(f"paropt: worker(s) {failed} stopped with an error (see above)", file=sys.stderr)
-    if args.trials_only:
-        return 1 if failed else 0
-    status = _report(study, cfg, args)
-    return 1 if failed else status
 
 
 def _report(study, cfg, args):
     from gru4rec_fast.tune import report
     from gru4rec_fast.tune.objective import TrialData, train_and_evaluate
-    from gru4rec_fast.tune.storage import fail_stale_trials
-    fail_stale_trials(study)                   # trials of workers that died
+    from gru4rec_fast.tune.storage import wait_for_running_trials
+    wait_for_running_trials(study)             # the report covers every trial
     out = args.out
     table = report.trials_table(study, cfg.space)
     report.write_trials_table(table, os.path.join(out, report.TRIALS))

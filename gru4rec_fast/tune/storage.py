@@ -78,3 +78,22 @@ def fail_stale_trials(study):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+
+
+def wait_for_running_trials(study, poll=1.0, say=print):
+    """Wait until no trial of ``study`` is RUNNING: trials of live workers (here or on
+    other machines) finish; those of dead workers are failed once their grace period
+    has passed. Returns the number of trials waited for."""
+    import time
+    from optuna.trial import TrialState
+    first = None
+    while True:
+        fail_stale_trials(study)
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not running:
+            return first or 0
+        if first is None:
+            first = len(running)
+            say(f"paropt: waiting for {first} running trial(s) of other workers "
+                f"({', '.join(str(t.number) for t in running)})")
+        time.sleep(poll)

@@ -66,7 +66,7 @@ def load_study(storage, name="gru4rec"):
     return optuna.load_study(study_name=name, storage=storage)
 
 
-def check_no_trial_lost_or_duplicated(study, n_trials, n_workers):
+def check_no_trial_lost_or_duplicated(study, n_trials, n_workers, epochs=2):
     """The study holds n_trials trials (up to n_workers-1 more when workers started one
     in the same instant), numbered 0..T-1 once each, all finished: none left RUNNING,
     none lost, none run twice."""
@@ -79,5 +79,5 @@ def check_no_trial_lost_or_duplicated(study, n_trials, n_workers):
     assert all(s == optuna.trial.TrialState.COMPLETE for s in states.values()), states
     # each trial ran once, in one worker, start to end (a value and its epochs)
     for t in trials:
-        assert t.value is not None and t.user_attrs.get("epochs") == 2, t
+        assert t.value is not None and t.user_attrs.get("epochs") == epochs, t
     return trials
