@@ -72,12 +72,22 @@ class Objective:
 
     def __init__(self, cfg, data=None):
         self.cfg = cfg
+        self.interrupt = None          # worker.DeferredInterrupt: Ctrl-C only in training
         self.data = TrialData(cfg) if data is None else data
         # fail now, not in every trial, when the fixed setup or the data are unusable
         make_model(cfg, cfg.fixed)
         self.data.datasets(make_model(cfg, cfg.fixed).hyper["time_sort"])
 
     def __call__(self, trial):
+        if self.interrupt is None:
+            return self._run(trial)
+        self.interrupt.arm()
+        try:
+            return self._run(trial)
+        finally:
+            self.interrupt.disarm()
+
+    def _run(self, trial):
         import optuna
         from gru4rec_fast.tune.space import suggest
         cfg = self.cfg

@@ -42,6 +42,47 @@ class TrialLimit:
             study.stop()
 
 
+class DeferredInterrupt:
+    """SIGINT handling of a worker: a Ctrl-C during training interrupts at once (Optuna
+    then records the trial as FAIL); one during the worker's own storage calls (asking
+    for a trial, telling its result) is held until they are done, so that no trial is
+    left RUNNING without a heartbeat that would ever fail it."""
+
+    def __init__(self):
+        self.pending = False
+        self._armed = False
+        self._previous = None
+
+    def install(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def uninstall(self):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handler(self, signum, frame):
+        if self._armed:
+            self._armed = False
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self):
+        """Raise the held Ctrl-C, if any."""
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def arm(self):
+        """Interrupt at once from now on (raises a held Ctrl-C)."""
+        self.check()
+        self._armed = True
+
+    def disarm(self):
+        self._armed = False
+
+
 def _sampler(cfg, index):
     import optuna
     seed = None if cfg.seed is None else cfg.seed + index
@@ -91,20 +132,33 @@ def run_worker(cfg, index=0, barrier=None):
             pass
     limit = TrialLimit(cfg.n_trials)
     ran = []
+    interrupt = objective.interrupt = DeferredInterrupt().install()
+
+    def after_trial(study, trial):
+        ran.append(trial.number)
+        if interrupt.pending:
+            study.stop()
+        limit(study, trial)
+
     t0 = time.monotonic()
-    while not limit.reached(study):
-        left = None if cfg.timeout is None else cfg.timeout - (time.monotonic() - t0)
-        if left is not None and left <= 0:
-            break
-        try:
-            study.optimize(objective, n_trials=cfg.n_trials - len(ran), timeout=left,
-                           callbacks=[limit, lambda s, t: ran.append(t.number)])
-            break
-        except optuna.exceptions.UpdateFinishedTrialError as e:
-            # another worker marked our running trial FAIL: its heartbeats were late by
-            # more than the grace period (an overloaded machine); go on with the next one
-            print(f"paropt: {e}; a trial outlived the grace period without a heartbeat "
-                  "(raise --grace); continuing", file=sys.stderr, flush=True)
+    try:
+        while not limit.reached(study):
+            interrupt.check()
+            left = None if cfg.timeout is None else cfg.timeout - (time.monotonic() - t0)
+            if left is not None and left <= 0:
+                break
+            try:
+                study.optimize(objective, n_trials=cfg.n_trials - len(ran), timeout=left,
+                               callbacks=[after_trial])
+                interrupt.check()
+                break
+            except optuna.exceptions.UpdateFinishedTrialError as e:
+                # another worker marked our running trial FAIL: its heartbeats were late
+                # by more than the grace period (an overloaded machine); go on
+                print(f"paropt: {e}; a trial outlived the grace period without a heartbeat "
+                      "(raise --grace); continuing", file=sys.stderr, flush=True)
+    finally:
+        interrupt.uninstall()
     return len(ran)
 
 

@@ -145,6 +145,49 @@ def test_killed_worker_leaves_a_failed_trial_and_the_others_go_on(inputs, tmp_pa
     assert table.set_index("number").loc[killed, "state"] == "FAIL"
 
 
+def test_ctrl_c_leaves_the_study_consistent_and_the_command_continues_it(inputs, tmp_path,
+                                                                         capsys,
+                                                                         restore_threads):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C: the launcher and its two
+    workers stop with status 130, the interrupted trials are FAIL (none left RUNNING),
+    and the same command then completes the study."""
+    train, test, space = inputs
+    out = tmp_path / "out"
+    storage = _sqlite(out)
+    fixed = FIXED.replace("n_epochs=2", "n_epochs=5")      # longer trials to interrupt
+    args = ("-nt", 5, "--workers", 2, "--heartbeat", 1, "--grace", 4)
+    proc = subprocess.Popen(paropt_command(train, test, inputs[2], out, *args, fixed=fixed),
+                            env=env(), cwd=REPO, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        running = []
+        while not running and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+            try:
+                running = load_study(storage).get_trials(
+                    deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            except Exception:              # not created yet
+                continue
+        assert running, "no trial started"
+        os.killpg(proc.pid, signal.SIGINT)
+        log = proc.communicate(timeout=120)[0]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, log
+    assert "the study 'gru4rec' is consistent" in log
+    states = [t.state.name for t in load_study(storage).trials]
+    assert "RUNNING" not in states and "FAIL" in states, states
+    # the same study, continued (here in this process, with one worker)
+    rc, log = _main(capsys, train, test, space, out, "-nt", 5, "--heartbeat", 1, "--grace", 4,
+                    "--trials-only", fixed=fixed)
+    assert rc == 0, log
+    trials = load_study(storage).trials
+    assert 5 <= len(trials) <= 6 and states == [t.state.name for t in trials][:len(states)]
+    assert {t.state.name for t in trials[len(states):]} == {"COMPLETE"}
+
+
 def _config(tmp_path, inputs, space, fixed, **kw):
     from gru4rec_fast.cli.paropt import _fixed
     from gru4rec_fast.tune.config import TuneConfig
