@@ -15,6 +15,7 @@ COMMANDS = {
     "train": "train",
     "demo": "demo",
     "paropt": "paropt",
+    "split": "split",
 }
 
 
