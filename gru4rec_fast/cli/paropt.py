@@ -158,10 +158,15 @@ def run(args):
           f"{cfg.threads} thread(s) each, device {cfg.device}"
           f"{', pruning' if cfg.pruning else ''}")
     print("-" * 80, flush=True)
+    from sqlalchemy.exc import SQLAlchemyError
     try:
         study = open_study(cfg)        # creates the tables and the study once, checks it
     except StudyMismatchError as e:
         raise CLIError(str(e)) from None
+    except SQLAlchemyError as e:
+        first = str(e.orig if getattr(e, "orig", None) is not None else e).strip().splitlines()
+        raise CLIError(f"cannot open the study storage {redact(cfg.storage)}: "
+                       f"{first[0] if first else type(e).__name__}") from None
     try:
         statuses = run_workers(cfg, args.workers)
         failed = [i for i, s in enumerate(statuses) if s != 0]
