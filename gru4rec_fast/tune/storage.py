@@ -49,6 +49,17 @@ def redact(url):
     return f"{scheme}://{user}:***@{host}" if ":" in cred else url
 
 
+def _use_wal(path):
+    """Switch the SQLite file to write-ahead logging (kept in the file): readers, such as
+    a worker polling the study, then never block the writing worker."""
+    import sqlite3
+    con = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
 def open_storage(url, heartbeat_interval=DEFAULT_HEARTBEAT, grace_period=DEFAULT_GRACE):
     """An optuna RDBStorage at ``url`` (see normalise_url) with heartbeats on."""
     import optuna
@@ -59,6 +70,7 @@ def open_storage(url, heartbeat_interval=DEFAULT_HEARTBEAT, grace_period=DEFAULT
     path = sqlite_path(url)
     if path is not None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        _use_wal(path)
         # K processes write one file: wait for the lock instead of "database is locked".
         engine_kwargs = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
     else:
