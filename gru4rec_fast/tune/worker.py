@@ -10,6 +10,7 @@ stays consistent and the same command continues it.
 """
 import json
 import os
+import random
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ import time
 
 STUDY_ATTR = "paropt"
 BARRIER_TIMEOUT = 600        # seconds a worker waits for its siblings to load the data
+CREATE_ATTEMPTS = 3          # tries to create/join a study on a database being set up
 
 
 class StudyMismatchError(ValueError):
@@ -98,11 +100,21 @@ def open_study(cfg, index=0):
     """Create or join the study of ``cfg`` (maximising the metric); worker ``index``
     seeds its sampler with seed + index."""
     import optuna
+    from sqlalchemy.exc import SQLAlchemyError
     from gru4rec_fast.tune.storage import open_storage
-    storage = open_storage(cfg.storage, cfg.heartbeat_interval, cfg.grace_period)
-    study = optuna.create_study(storage=storage, study_name=cfg.study_name,
-                                direction="maximize", sampler=_sampler(cfg, index),
-                                pruner=_pruner(cfg), load_if_exists=True)
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            storage = open_storage(cfg.storage, cfg.heartbeat_interval, cfg.grace_period)
+            study = optuna.create_study(storage=storage, study_name=cfg.study_name,
+                                        direction="maximize", sampler=_sampler(cfg, index),
+                                        pruner=_pruner(cfg), load_if_exists=True)
+            break
+        except SQLAlchemyError:
+            # processes starting at once on a new database race to create its tables
+            # ("table already exists"); the loser finds them on the next try
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 + random.random())
     mine = json.loads(json.dumps(cfg.signature()))       # as stored (lists, not tuples)
     theirs = study.user_attrs.get(STUDY_ATTR)
     if theirs is None:

@@ -164,12 +164,14 @@ def test_ctrl_c_leaves_the_study_consistent_and_the_command_continues_it(inputs,
         running = []
         while not running and time.time() < deadline and proc.poll() is None:
             time.sleep(0.1)
+            if not (out / "study.db").exists():     # let paropt create it
+                continue
             try:
                 running = load_study(storage).get_trials(
                     deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
             except Exception:              # not created yet
                 continue
-        assert running, "no trial started"
+        assert running, f"no trial started: {proc.poll()} {proc.stdout.read() if proc.poll() is not None else ''}"
         os.killpg(proc.pid, signal.SIGINT)
         log = proc.communicate(timeout=120)[0]
     finally:
