@@ -63,6 +63,7 @@ def train_and_evaluate(cfg, data, params, cutoffs, on_epoch_end=None, verbose=Fa
 
 
 def score(cfg, model, test, cutoffs):
+    """evaluate() of ``model`` on the test SessionDataset with cfg's tie mode."""
     return evaluate(model, test, cutoffs=cutoffs, mode=cfg.eval_mode,
                     batch_size=cfg.eval_batch_size)
 
@@ -75,7 +76,6 @@ class Objective:
         self.interrupt = None          # worker.DeferredInterrupt: Ctrl-C only in training
         self.data = TrialData(cfg) if data is None else data
         # fail now, not in every trial, when the fixed setup or the data are unusable
-        make_model(cfg, cfg.fixed)
         self.data.datasets(make_model(cfg, cfg.fixed).hyper["time_sort"])
 
     def __call__(self, trial):

@@ -4,9 +4,10 @@
 ``open_study`` creates or joins the study and checks that the joining process searches
 the same space with the same fixed parameters and metric (stored in the study as the
 user attribute ``paropt``). ``run_workers`` starts K worker processes on this machine
-(spawned, one trial at a time each) and waits for them; a Ctrl-C reaches every worker,
-which records its running trial as FAIL (Optuna's optimize does) and exits, so the study
-stays consistent and the same command continues it.
+(spawned, one trial at a time each) and waits for them. A Ctrl-C reaches every worker,
+which records its running trial as FAIL (Optuna's optimize does; DeferredInterrupt keeps
+the signal out of the worker's storage calls) and exits, so the study stays consistent
+and the same command continues it.
 """
 import json
 import os
