@@ -10,7 +10,6 @@ trial's ``error`` attribute); the study goes on.
 import os
 import socket
 import sys
-import time
 
 from gru4rec_fast.data import SessionDataset, read_events
 from gru4rec_fast.model import GRU4Rec, TrainingDivergedError, evaluate

@@ -1,7 +1,6 @@
 """``gru4rec-fast split``: the validation split of a training file is time_split's, as
 written files, and bad input exits 2."""
 import pandas as pd
-import pytest
 
 from gru4rec_fast.cli import main
 from gru4rec_fast.data import synthetic, time_split
