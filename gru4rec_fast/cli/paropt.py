@@ -205,7 +205,8 @@ def _report(study, cfg, args):
     report.write_parameter_file(best, best_path, header=(
         f"Best GRU4Rec setup of paropt study {cfg.study_name!r}: trial {bt.number}, "
         f"{cfg.metric}@{cfg.cutoff} = {bt.value:.6f} on {args.test} ({len(table)} trials).\n"
-        f"Use: gru4rec-fast TRAIN -pf {best_path} -t TEST -m {' '.join(map(str, args.final_measure))}"))
+        f"Use: gru4rec-fast TRAIN -pf {best_path} -t TEST "
+        f"-m {' '.join(map(str, args.final_measure))}"))
     print(f"Best trial {bt.number}: {cfg.metric}@{cfg.cutoff} = {bt.value:.6f}")
     print("BEST  " + "\n      ".join(f"{k:<22}{v}" for k, v in best.items()))
     for name, why in report.write_plots(study, out).items():

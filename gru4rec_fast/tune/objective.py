@@ -3,9 +3,10 @@ trained on the training data and scored on the test data with the primary metric
 in-process through the Python API.
 
 With pruning on, the metric is also measured after every epoch and reported to Optuna,
-whose pruner may stop the trial there. A diverging trial (NaN/inf loss, TrainingDivergedError) or one that runs out of GPU
-memory returns NaN, which Optuna records as a failed trial (the reason is kept in the
-trial's ``error`` attribute); the study goes on.
+whose pruner may stop the trial there. A diverging trial (NaN/inf loss,
+TrainingDivergedError) or one that runs out of GPU memory returns NaN, which Optuna
+records as a failed trial (the reason is kept in the trial's ``error`` attribute); the
+study goes on.
 """
 import os
 import socket

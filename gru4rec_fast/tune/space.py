@@ -118,7 +118,8 @@ def parse_parameter(obj, where="parameter"):
             raise SpaceError(f"{where}: step must be > 0, got {step!r}")
         if low > high:
             raise SpaceError(f"{where}: low {low} > high {high}")
-        if log and (low <= 0 or (dtype == "int" and step != 1) or (dtype == "float" and step is not None)):
+        stepped = step != 1 if dtype == "int" else step is not None
+        if log and (low <= 0 or stepped):
             raise SpaceError(f"{where}: log scale needs low > 0 and no step (Optuna's rule)")
         values = [low, high]
         checked = values

@@ -171,7 +171,9 @@ def test_ctrl_c_leaves_the_study_consistent_and_the_command_continues_it(inputs,
                     deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
             except Exception:              # not created yet
                 continue
-        assert running, f"no trial started: {proc.poll()} {proc.stdout.read() if proc.poll() is not None else ''}"
+        if not running:
+            proc.kill()
+            raise AssertionError(f"no trial started: {proc.communicate()[0]}")
         os.killpg(proc.pid, signal.SIGINT)
         log = proc.communicate(timeout=120)[0]
     finally:

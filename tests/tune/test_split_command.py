@@ -27,7 +27,8 @@ def test_split_prefix_and_errors(tmp_path, capsys):
     path = tmp_path / "x.tsv"
     df.to_csv(path, sep="\t", index=False)
     assert main(["split", str(path), "--days", "1", "-o", str(tmp_path / "sub" / "p")]) == 0
-    assert (tmp_path / "sub" / "p_tr.tsv").is_file() and (tmp_path / "sub" / "p_valid.tsv").is_file()
+    for part in ("p_tr.tsv", "p_valid.tsv"):
+        assert (tmp_path / "sub" / part).is_file()
     assert main(["split", str(path), "--days", "0"]) == 2
     assert "--days must be > 0" in capsys.readouterr().err
     assert main(["split", str(path), "--days", "100"]) == 2
