@@ -110,11 +110,16 @@ def write_plots(study, out_dir):
     import optuna
     from optuna.visualization import matplotlib as vis
     done = {}
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     for name, plot in ((HISTORY, vis.plot_optimization_history),
                        (IMPORTANCES, vis.plot_param_importances)):
+        if name == IMPORTANCES and len(complete) < 2:
+            done[name] = f"needs 2 completed trials, the study has {len(complete)}"
+            continue
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                warnings.simplefilter("ignore", UserWarning)    # matplotlib: empty legends
                 ax = plot(study)
         except (ValueError, RuntimeError, ZeroDivisionError) as e:
             done[name] = f"{type(e).__name__}: {e}"

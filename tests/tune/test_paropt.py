@@ -1,6 +1,7 @@
 """``gru4rec-fast paropt`` end to end on a SQLite study: the outputs, K worker processes
-sharing one study, a worker killed mid-trial, diverging trials, per-epoch pruning,
-joining a study with other settings, and importing the package without Optuna."""
+sharing one study, a worker killed mid-trial, Ctrl-C, diverging trials, per-epoch
+pruning, --timeout, joining a study with other settings, bad arguments, and importing
+the package without Optuna."""
 import ast
 import os
 import signal
@@ -12,8 +13,8 @@ import pandas as pd
 import pytest
 
 from gru4rec_fast.cli.train import read_parameter_file
-from paropt_helpers import (FIXED, PNG_MAGIC, REPO, check_no_trial_lost_or_duplicated, env,
-                            load_study, need_optuna, paropt_command, run_paropt,
+from paropt_helpers import (FIXED, PNG_MAGIC, REPO, SPACE, check_no_trial_lost_or_duplicated,
+                            env, load_study, need_optuna, paropt_command, run_paropt,
                             start_paropt, write_inputs)
 
 optuna = need_optuna()
@@ -293,3 +294,23 @@ def test_package_and_cli_import_without_optuna():
                        capture_output=True, timeout=120)
     assert p.returncode == 2, p.stderr
     assert "paropt needs Optuna: pip install 'gru4rec_fast[tune]'" in p.stderr
+
+
+def test_timeout_stops_starting_trials(inputs, tmp_path, restore_threads):
+    from gru4rec_fast.tune.worker import open_study, run_worker
+    cfg = _config(tmp_path, inputs, SPACE, FIXED, n_trials=100, timeout=1.0, seed=2)
+    t0 = time.monotonic()
+    ran = run_worker(cfg)
+    assert 1 <= ran < 100 and time.monotonic() - t0 < 60
+    assert len(open_study(cfg).trials) == ran
+
+
+def test_plots_skip_importances_below_two_completed_trials(tmp_path):
+    from gru4rec_fast.tune import report
+    study = optuna.create_study(direction="maximize")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    done = report.write_plots(study, str(tmp_path))
+    assert done == {"history.png": None,
+                    "importances.png": "needs 2 completed trials, the study has 1"}
+    assert (tmp_path / "history.png").read_bytes()[:8] == PNG_MAGIC
+    assert not (tmp_path / "importances.png").exists()
