@@ -1,5 +1,6 @@
 """Hyperparameter optimisation of GRU4Rec on Optuna (``gru4rec-fast paropt``).
 
+    config.py     the settings of a run (TuneConfig), shared with worker processes
     space.py      the parameter-space file (one JSON object per line) and its sampling
     storage.py    the Optuna storage: a SQLite file by default, any RDB URL to share a
                   study between machines; heartbeats mark killed workers' trials failed
