@@ -74,7 +74,10 @@ setup(
     python_requires=">=3.10",
     install_requires=["torch", "numpy", "pandas", "tqdm"],
     # bench: benches/train.py draws its speed plot with matplotlib (optional there).
-    extras_require={"parquet": ["pyarrow"], "bench": ["matplotlib"]},
+    # tune: gru4rec-fast paropt (Optuna; its plots; the PostgreSQL driver for shared studies,
+    # which SQLAlchemy 2 knows as postgresql+psycopg).
+    extras_require={"parquet": ["pyarrow"], "bench": ["matplotlib"],
+                    "tune": ["optuna>=3.2", "matplotlib", "psycopg[binary]", "sqlalchemy>=2"]},
     ext_modules=_extensions(),
     cmdclass=_cmdclass(),
     entry_points={"console_scripts": ["gru4rec-fast=gru4rec_fast.cli:main"]},

@@ -136,14 +136,17 @@ class GRU4Rec:
     # -- training ----------------------------------------------------------------------
     def fit(self, data, sample_store_size=10_000_000, session_key="SessionId", item_key="ItemId",
             time_key="Time", progress=None, verbose=True, on_step=None, max_steps=None,
-            warm_start=False, checkpoint_dir=None, resume=False):
+            warm_start=False, checkpoint_dir=None, resume=False, on_epoch_end=None):
         """Train on ``data`` (DataFrame, file path or SessionDataset). Returns self.
 
         Prints one line per epoch in the reference format and shows a tqdm bar when
         stderr is a TTY (``progress`` forces it). ``on_step(epoch, step, loss)`` is
         called after every step with the 0-dim loss tensor (for tests; it may sync).
         ``max_steps`` stops each epoch early (for tests). A NaN/inf loss raises
-        TrainingDivergedError naming the epoch.
+        TrainingDivergedError naming the epoch. ``on_epoch_end(epoch, avg_loss)`` is
+        called after each epoch (epoch from 0, after its checkpoint; the model can be
+        evaluated there): a true return value stops training after that epoch, an
+        exception it raises leaves fit (hyperparameter search uses it to prune).
 
         ``warm_start=False``: a fresh initialisation. ``warm_start=True``: continue a
         trained (or loaded) model on the new events only, for n_epochs epochs: the
@@ -281,8 +284,10 @@ class GRU4Rec:
                          rng={"dropout": gen.get_state(),
                               "sampling": None if store is None else store.state_dict()},
                          fingerprint=fingerprint, settings=settings)
+            if on_epoch_end is not None and on_epoch_end(epoch, avg):
+                break
         self.train_rounds = round_ + 1
-        self.epochs_trained = epochs_before + p["n_epochs"]
+        self.epochs_trained = epochs_before + len(self.epoch_losses_)
         return self
 
     def _install(self, item_index, weights, optim_state, optim_for, train_rounds, epochs_trained):
