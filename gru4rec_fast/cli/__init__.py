@@ -14,6 +14,8 @@ COMMANDS = {
     "synthetic": "synthetic",
     "train": "train",
     "demo": "demo",
+    "predict": "predict",
+    "export": "export",
 }
 
 
