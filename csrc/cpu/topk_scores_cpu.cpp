@@ -117,11 +117,16 @@ void topk_scores_typed(const at::Tensor& H, const at::Tensor& W, const at::Tenso
       for (int64_t r = 0; r < B; ++r) {
         const T* row = lp + r * m;
         RowTopK<T>& h = local[r];
+        // Fast scan: a logit below the current k-th best can never enter, and after the
+        // first few items almost none passes, so the loop is a compare per item.
+        T thr = h.heap.size() < kk ? -std::numeric_limits<T>::infinity() : h.heap.front().logit;
         for (int64_t c = 0; c < m; ++c) {
+          if (row[c] < thr) continue;
           const Entry<T> e{row[c], has_cand ? cand[c0 + c] : c0 + c};
           if (e.logit != e.logit || !h.admits(e, kk)) continue;  // NaN logits never rank
           if (is_excluded(off, ex, r, e.id)) continue;
           h.insert(e, kk, !has_cand);
+          if (h.heap.size() == kk) thr = h.heap.front().logit;
         }
         if (rowwise) {
           double mx = -std::numeric_limits<double>::infinity();

@@ -303,7 +303,7 @@ class GRU4Rec:
         sessions in order of first appearance in ``events``, a session's events taken
         in time order. ``every_event=True`` predicts after every event instead and adds
         a ``"Position"`` column after the session column: the 0-based position (in time
-        order) of the event the prediction follows. Scores and order are those of
+        order, among the session's known events) of the event the prediction follows. Scores and order are those of
         ``recommend`` fed the same events one by one (final activation applied, ranked
         by the raw logit, ties to the lower item code).
 
