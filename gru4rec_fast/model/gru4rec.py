@@ -15,7 +15,10 @@ from gru4rec_fast.model import network, params as P
 from gru4rec_fast.model.backends import BACKENDS, make_step
 from gru4rec_fast.model.forward import forward_step
 from gru4rec_fast.model.seeding import stream_seed
+from gru4rec_fast.model.forward import ops_module
+from gru4rec_fast.model.prediction import candidate_codes, check_k
 from gru4rec_fast.model.serving import SessionStateTable
+from gru4rec_fast.ops.topk_scores import exclusion_csr
 from gru4rec_fast.model.training import EpochTensors, run_epoch
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -232,8 +235,6 @@ class GRU4Rec:
         None (``ids`` is then an object array) and score NaN.
         """
         self._check_trained("recommend")
-        from gru4rec_fast.model.forward import ops_module
-        from gru4rec_fast.model.prediction import candidate_codes, check_k
         sids = list(session_ids) if not isinstance(session_ids, (str, bytes)) else [session_ids]
         iids = list(item_ids) if not isinstance(item_ids, (str, bytes)) else [item_ids]
         if len(sids) != len(iids):
@@ -256,7 +257,6 @@ class GRU4Rec:
         table.add_seen(sids, codes)
         excl = (None, None)
         if exclude_seen:
-            from gru4rec_fast.ops.topk_scores import exclusion_csr
             excl = exclusion_csr([table.seen[s] for s in sids], self.device)
         n_cols = self.n_items if cand is None else int(cand.numel())
         w = self.weights

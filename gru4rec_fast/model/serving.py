@@ -9,6 +9,7 @@ Python list of tensors. When the open sessions outgrow the table it doubles (one
 so growth costs amortised O(1) per session). A reused slot needs no clearing: a new
 session's first step runs with ``reset``, which zeroes its hidden state.
 """
+import numpy as np
 import torch
 
 
@@ -61,8 +62,8 @@ class SessionStateTable:
             else:
                 new.append(False)
             slots.append(slot)
-        return (torch.tensor(slots, dtype=torch.long, device=self.device),
-                torch.tensor(new, dtype=torch.bool, device=self.device))
+        return (torch.from_numpy(np.asarray(slots, dtype=np.int64)).to(self.device),
+                torch.from_numpy(np.asarray(new, dtype=bool)).to(self.device))
 
     def gather(self, slots):
         """The hidden states of ``slots``: one (B x d_l) tensor per layer."""

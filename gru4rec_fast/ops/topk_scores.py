@@ -22,10 +22,12 @@ Semantics others rely on:
 * ``k`` larger than the number of rankable items (distinct, not excluded) is allowed:
   the row's trailing entries are id -1 with score NaN (callers clamp k to show fewer).
 """
+import functools
+
 import torch
 
 from gru4rec_fast import _ext
-from gru4rec_fast.ops.enums import parse_activation
+from gru4rec_fast.ops.enums import Activation, parse_activation
 
 DEFAULT_TILE_SIZE = 4096          # CPU: items per GEMM tile (B x 4096 scores per task)
 DEFAULT_TILE_SIZE_CUDA = 65536    # CUDA: larger tiles, fewer merge launches
@@ -38,6 +40,17 @@ def exclusion_csr(lists, device="cpu"):
     torch.cumsum(lengths, 0, out=offsets[1:])
     flat = [int(i) for x in lists for i in x]
     return offsets.to(device), torch.tensor(flat, dtype=torch.long, device=device)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(name):
+    # serving calls this once per request with the same name: parse it once
+    return parse_activation(name)
+
+
+@functools.lru_cache(maxsize=16)
+def _no_ids(device):
+    return torch.empty(0, dtype=torch.long, device=device)
 
 
 def topk_scores(H, W, b, k, candidates=None, exclude_offsets=None, exclude_ids=None,
@@ -60,9 +73,9 @@ def topk_scores(H, W, b, k, candidates=None, exclude_offsets=None, exclude_ids=N
     Returns:
         (scores [B, k] of H's dtype, ids int64 [B, k]), best first (module doc).
     """
-    act = parse_activation(final_act)
+    act = final_act if isinstance(final_act, Activation) else _parsed(final_act)
     dev = H.device
-    empty = torch.empty(0, dtype=torch.long, device=dev)
+    empty = _no_ids(dev)
     if tile_size is None:
         tile_size = DEFAULT_TILE_SIZE_CUDA if dev.type == "cuda" else DEFAULT_TILE_SIZE
     if (exclude_offsets is None) != (exclude_ids is None):
