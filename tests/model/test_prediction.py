@@ -245,3 +245,23 @@ def test_cli_export(tmp_path):
     assert list(sess["SessionId"]) == list(want.session_ids)
     np.testing.assert_allclose(sess[[f"h_{i}" for i in range(12)]].to_numpy(), want.hidden.numpy(),
                                rtol=1e-12)
+
+
+def test_cli_predict_every_event_with_candidates(tmp_path, capsys):
+    from gru4rec_fast.cli import main
+    m, path, events = _saved(tmp_path)
+    cand = list(m.item_index.ids[:40])
+    cfile = tmp_path / "cand.txt"
+    cfile.write_text("\n".join(str(c) for c in cand) + "\n")
+    out = tmp_path / "pred.tsv"
+    assert main(["predict", str(path), str(events), "-k", "4", "--every-event", "--exclude-seen",
+                 "--candidates", str(cfile), "-o", str(out), "-d", "cpu"]) == 0
+    got = pd.read_csv(out, sep="\t")
+    want = m.predict_next(small_test(5), k=4, every_event=True, exclude_seen=True, candidates=cand)
+    assert list(got.columns) == ["SessionId", "Position", "Rank", "ItemId", "Score"]
+    pd.testing.assert_frame_equal(got.drop(columns="Score"), want.drop(columns="Score"),
+                                  check_dtype=False)
+    cfile.write_text("12\nnot-an-id\n")
+    assert main(["predict", str(path), str(events), "--candidates", str(cfile),
+                 "-o", str(out)]) == 2
+    assert "'not-an-id'" in capsys.readouterr().err
