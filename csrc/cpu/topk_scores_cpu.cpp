@@ -98,7 +98,13 @@ void topk_scores_typed(const at::Tensor& H, const at::Tensor& W, const at::Tenso
 
   std::vector<RowTopK<T>> best(B);
   std::mutex merge;
-  at::parallel_for(0, n_tiles, 1, [&](int64_t t_begin, int64_t t_end) {
+  // At least kMinTaskWork multiply-adds per task: a small request (one row against a
+  // few thousand items) then runs inline, without waking a thread pool whose wake-up
+  // can cost more than the work (a scheduler slice on a busy machine).
+  constexpr int64_t kMinTaskWork = int64_t(1) << 24;
+  const int64_t tile_work = std::max<int64_t>(1, B * std::min(tile_size, n_cols) * H.size(1));
+  const int64_t grain = std::max<int64_t>(1, (kMinTaskWork + tile_work - 1) / tile_work);
+  at::parallel_for(0, n_tiles, grain, [&](int64_t t_begin, int64_t t_end) {
     std::vector<RowTopK<T>> local(B);
     for (int64_t t = t_begin; t < t_end; ++t) {
       const int64_t c0 = t * tile_size;

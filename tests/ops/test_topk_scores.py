@@ -133,13 +133,15 @@ def test_tile_size_does_not_change_result(device):
 
 
 def test_thread_count_does_not_change_result():
-    H, W, b = random_inputs(16, 3000, 16, torch.float32, "cpu", seed=10)
+    # big enough that the kernel splits the 40 tiles over tasks (>= 2^24 multiply-adds
+    # per task: 8 tiles of 64 x 512 x 64)
+    H, W, b = random_inputs(64, 20480, 64, torch.float32, "cpu", seed=10)
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        one = topk_scores(H, W, b, 25, tile_size=100)
+        one = topk_scores(H, W, b, 25, tile_size=512)
         torch.set_num_threads(2)
-        two = topk_scores(H, W, b, 25, tile_size=100)
+        two = topk_scores(H, W, b, 25, tile_size=512)
     finally:
         torch.set_num_threads(before)
     assert_same(one, two, exact_scores=True)
