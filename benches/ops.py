@@ -23,7 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from timing import format_table, machine_name, median_time  # noqa: E402
 
 OP_MODULES = ["op_sampled_scores", "op_fused_loss", "op_sparse_row_update", "op_gru_step",
-              "op_eval_rank", "op_cdf_sample"]
+              "op_eval_rank", "op_cdf_sample", "op_topk_scores"]
 
 
 def run(device, only=None, reps=30):

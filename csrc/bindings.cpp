@@ -8,6 +8,7 @@
 #include "gru_step.h"
 #include "sampled_scores.h"
 #include "sparse_row_update.h"
+#include "topk_scores.h"
 #include "train_loop.h"
 #include "cpu/gather_rows_cpu.h"
 
@@ -48,6 +49,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("eval_rank_counts", &g::eval_rank_counts, py::arg("H"), py::arg("W"), py::arg("b"),
         py::arg("targets"), py::arg("candidates"), py::arg("final_act"), py::arg("act_a"),
         py::arg("act_b"), py::arg("noise_scale"), py::arg("noise_seed"), py::arg("tile_size"));
+
+  m.def("topk_scores", &g::topk_scores, py::arg("H"), py::arg("W"), py::arg("b"),
+        py::arg("candidates"), py::arg("exclude_offsets"), py::arg("exclude_ids"), py::arg("k"),
+        py::arg("final_act"), py::arg("act_a"), py::arg("act_b"), py::arg("tile_size"));
 
   m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
         "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");

@@ -16,6 +16,8 @@ COMMANDS = {
     "demo": "demo",
     "paropt": "paropt",
     "split": "split",
+    "predict": "predict",
+    "export": "export",
 }
 
 

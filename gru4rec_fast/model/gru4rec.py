@@ -16,9 +16,12 @@ from gru4rec_fast.model import checkpoint as CK, network, optim_state as OS, par
 from gru4rec_fast.model.backends import BACKENDS, make_step
 from gru4rec_fast.model.capacity import RowBuffers
 from gru4rec_fast.model.forward import forward_step
+from gru4rec_fast.model.forward import ops_module
+from gru4rec_fast.model.prediction import candidate_codes, check_k
 from gru4rec_fast.model.seeding import new_rows_rng, stream_seed
+from gru4rec_fast.model.serving import SessionStateTable
+from gru4rec_fast.ops.topk_scores import exclusion_csr
 from gru4rec_fast.model.training import EpochTensors, run_epoch
-from gru4rec_fast.ops.reference import final_activation
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -57,7 +60,8 @@ class GRU4Rec:
         self.train_rounds = 0               # fits so far: the first and each continued one
         self.epochs_trained = 0             # epochs over all of them
         self._rows = None                   # RowBuffers: item tables as growable views
-        self._sessions = OrderedDict()      # serving state: session id -> list of (d_l,) tensors
+        # serving state of recommend(), sized on first use (see _serving_table)
+        self._sessions = SessionStateTable([], self.dtype, self.device, capacity=0)
         self.set_params(**hyperparameters)
 
     # -- hyperparameters ----------------------------------------------------------------
@@ -350,16 +354,34 @@ class GRU4Rec:
                              f"(e.g. {bad}); only items of the training data can be used")
         return codes
 
+    def _serving_table(self):
+        """The serving state table, rebuilt (empty) if the layers, dtype or device no
+        longer match the model's (set_params before training, load)."""
+        t = self._sessions
+        if t.layers != list(self.hyper["layers"]) or t.dtype != self.dtype or t.device != self.device:
+            t = self._sessions = SessionStateTable(self.hyper["layers"], self.dtype, self.device)
+        return t
+
     @torch.no_grad()
     def recommend(self, session_ids, item_ids, k=20, candidates=None, exclude_seen=False):
         """Feed one event per session and return each session's top-k next items.
 
         ``session_ids`` and ``item_ids`` are equal-length sequences (one event each; a
         session id seen before continues that session's hidden state, a new one starts
-        from zero; ``forget`` drops states). ``candidates``: optional item ids to rank
-        among (default all items). Returns (ids, scores): an object/int array of shape
-        (len(session_ids), k) of original item ids and a float tensor of their scores
-        (after the final activation; ranked by the raw logit for softmax-type ones).
+        from zero; ``forget`` drops states). All sessions of a call run as one batched
+        network step; their hidden states stay on the model's device in a slot table
+        (``gru4rec_fast.model.serving``). ``candidates``: optional item ids to rank
+        among (default all items; duplicates count once). ``exclude_seen``: leave out
+        the items fed to the session so far (this call's included).
+
+        Returns ``(ids, scores)``, both NumPy arrays of shape (len(session_ids), k'),
+        k' = min(k, number of candidate items), best first: ``ids`` the original item
+        ids in their original type, ``scores`` float (the model's dtype) after the
+        final activation. Items are ranked by the raw logit (every final activation is
+        monotone in it; for softmax_logit, the negative log-softmax, the best items
+        therefore have the lowest score), ties to the lower item code. Where
+        ``exclude_seen`` leaves a row fewer than k' items, its trailing entries are id
+        None (``ids`` is then an object array) and score NaN.
         """
         self._check_trained("recommend")
         sids = list(session_ids) if not isinstance(session_ids, (str, bytes)) else [session_ids]
@@ -372,47 +394,41 @@ class GRU4Rec:
         if len(set(sids)) != len(sids):
             raise ValueError("recommend: a session id appears more than once in one call; "
                              "feed a session's events in successive calls")
-        if not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"recommend: k must be a positive integer, got {k!r}")
-        X = torch.from_numpy(self._codes(iids, "recommend")).to(self.device)
-        layers = self.hyper["layers"]
-        new = torch.tensor([s not in self._sessions for s in sids], device=self.device)
-        H = []
-        for l, d in enumerate(layers):
-            rows = [self._sessions[s][l] if s in self._sessions else
-                    torch.zeros(d, dtype=self.dtype, device=self.device) for s in sids]
-            H.append(torch.stack(rows))
-        outs = forward_step(self.weights, self.hyper, X, H, reset=new, backend=self.backend)
-        for i, s in enumerate(sids):
-            self._sessions[s] = [o[i].clone() for o in outs]
-        W, b = self.weights["Wy"], self.weights["By"]
-        if candidates is not None:
-            cand = torch.from_numpy(self._codes(list(candidates), "recommend candidates")).to(self.device)
-            if cand.numel() == 0:
-                raise ValueError("recommend: candidates is empty")
-            logits = outs[-1] @ W[cand].T + b[cand]
-        else:
-            cand = None
-            logits = torch.addmm(b, outs[-1], W.T)
-        scores = final_activation(logits, self.hyper["final_act"])
-        kk = min(int(k), logits.shape[1])
-        # rank by the logit: every final activation is monotone in it (softmax_logit is
-        # the negative log-softmax, decreasing, so its best items have the lowest value).
-        top = torch.topk(logits, kk, dim=1).indices
-        top_scores = scores.gather(1, top)
-        codes = top if cand is None else cand[top]
-        ids = self.item_index.ids[codes.cpu().numpy()]
-        return ids, top_scores
+        k = check_k(k, "recommend")
+        codes = self._codes(iids, "recommend")
+        cand = candidate_codes(self, candidates, "recommend")
+        table = self._serving_table()
+        X = torch.from_numpy(codes).to(self.device)
+        slots, new = table.acquire(sids)
+        outs = forward_step(self.weights, self.hyper, X, table.gather(slots), reset=new,
+                            backend=self.backend)
+        table.store(slots, outs)
+        table.add_seen(sids, codes)
+        excl = (None, None)
+        if exclude_seen:
+            excl = exclusion_csr([table.seen[s] for s in sids], self.device)
+        n_cols = self.n_items if cand is None else int(cand.numel())
+        w = self.weights
+        scores, top = ops_module(self.backend).topk_scores(
+            outs[-1], w["Wy"], w["By"], min(k, n_cols), candidates=cand,
+            exclude_offsets=excl[0], exclude_ids=excl[1], final_act=self.hyper["final_act"])
+        top, scores = top.cpu().numpy(), scores.cpu().numpy()
+        missing = top < 0
+        ids = self.item_index.ids[np.where(missing, 0, top)]
+        if missing.any():
+            ids = ids.astype(object)
+            ids[missing] = None
+        return ids, scores
 
     def forget(self, session_ids=None):
-        """Drop the serving state of the given sessions (all when None)."""
+        """Drop the serving state of the given sessions (all when None); their slots
+        are reused by later sessions."""
         if session_ids is None:
             self._sessions.clear()
             return
         if isinstance(session_ids, (str, bytes)) or not hasattr(session_ids, "__iter__"):
             session_ids = [session_ids]
-        for s in session_ids:
-            self._sessions.pop(s, None)
+        self._sessions.forget(session_ids)
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path):
@@ -424,3 +440,44 @@ class GRU4Rec:
     def load(cls, path, device="cpu", backend=None):
         from gru4rec_fast.model.persistence import load_model
         return load_model(cls, path, device=device, backend=backend)
+
+    # -- prediction and embeddings out ----------------------------------------------------
+    def predict_next(self, events, k=20, candidates=None, exclude_seen=False, every_event=False,
+                     session_key="SessionId", item_key="ItemId", time_key="Time", batch_size=512,
+                     progress=None):
+        """Top-k next items of every session of ``events`` (DataFrame or file path).
+
+        Returns a DataFrame with columns ``[session_key, "Rank", item_key, "Score"]``:
+        after each session's last event, its k best items (Rank 1..k, best first),
+        sessions in order of first appearance in ``events``, a session's events taken
+        in time order. ``every_event=True`` predicts after every event instead and adds
+        a ``"Position"`` column after the session column: the 0-based position (in time
+        order, among the session's known events) of the event the prediction follows. Scores and order are those of
+        ``recommend`` fed the same events one by one (final activation applied, ranked
+        by the raw logit, ties to the lower item code).
+
+        ``candidates``: item ids to rank among (default all; unknown ids raise
+        ValueError). ``exclude_seen``: leave out the session's items so far (a row may
+        then have fewer than k items). k larger than the number of candidate items is
+        clamped to it. Events of items unknown to the model are skipped with a warning
+        that counts them (a session left with no events gets no rows); none known:
+        DataError. Sessions run ``batch_size`` at a time in parallel slots.
+        """
+        from gru4rec_fast.model.prediction import predict_next
+        return predict_next(self, events, k=k, candidates=candidates, exclude_seen=exclude_seen,
+                            every_event=every_event, session_key=session_key, item_key=item_key,
+                            time_key=time_key, batch_size=batch_size, progress=progress)
+
+    def item_embeddings(self):
+        """The item vectors as an ``ItemEmbeddings`` (ids, output Wy, bias By, input E
+        where separate; see gru4rec_fast.model.embeddings)."""
+        from gru4rec_fast.model.embeddings import item_embeddings
+        return item_embeddings(self)
+
+    def session_embeddings(self, events, session_key="SessionId", item_key="ItemId",
+                           time_key="Time", batch_size=512, progress=None):
+        """Final hidden state of every session of ``events`` as a ``SessionEmbeddings``
+        (session ids in first-appearance order, hidden [m, d_last])."""
+        from gru4rec_fast.model.embeddings import session_embeddings
+        return session_embeddings(self, events, session_key=session_key, item_key=item_key,
+                                  time_key=time_key, batch_size=batch_size, progress=progress)

@@ -10,5 +10,6 @@ from gru4rec_fast.ops.sparse_row_update import SparseRowState, sparse_row_update
 from gru4rec_fast.ops.gru_step import gru_step
 from gru4rec_fast.ops.eval_rank import eval_rank_counts, ranks_from_counts
 from gru4rec_fast.ops.cdf_sample import cdf_sample, cdf_search
+from gru4rec_fast.ops.topk_scores import topk_scores, exclusion_csr
 
-__all__ = ['sampled_scores', 'sampled_scores_backward', 'fused_loss', 'fused_loss_fwd_bwd', 'SparseRowState', 'sparse_row_update_', 'gru_step', 'eval_rank_counts', 'ranks_from_counts', 'cdf_sample', 'cdf_search']
+__all__ = ['sampled_scores', 'sampled_scores_backward', 'fused_loss', 'fused_loss_fwd_bwd', 'SparseRowState', 'sparse_row_update_', 'gru_step', 'eval_rank_counts', 'ranks_from_counts', 'cdf_sample', 'cdf_search', 'topk_scores', 'exclusion_csr']

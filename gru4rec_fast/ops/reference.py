@@ -380,3 +380,48 @@ def cdf_search(cdf, uniforms):
 
 
 
+
+
+# ==============================================================================
+# topk_scores
+# ==============================================================================
+
+def topk_scores(H, W, b, k, candidates=None, exclude_offsets=None, exclude_ids=None,
+                final_act="linear", tile_size=None):
+    """Plain-PyTorch twin of ``gru4rec_fast.ops.topk_scores`` (same arguments and
+    results; tile_size is ignored): the whole B x K score matrix, a stable sort by id
+    then by logit (ties to the lower id), duplicates and exclusions masked out."""
+    B, dev = H.shape[0], H.device
+    n = W.shape[0]
+    cols = torch.arange(n, device=dev) if candidates is None or candidates.numel() == 0 else candidates
+    logits = H @ W[cols].T + b[cols]                                  # B x K
+    scores = final_activation(logits, final_act)
+    # columns in ascending id order, first copy of each id kept
+    order = torch.argsort(cols, stable=True)
+    cols_s, logits_s, scores_s = cols[order], logits[:, order], scores[:, order]
+    first = torch.ones(len(cols_s), dtype=torch.bool, device=dev)
+    first[1:] = cols_s[1:] != cols_s[:-1]
+    valid = first.expand(B, -1).clone()
+    valid &= ~torch.isnan(logits_s)
+    if exclude_offsets is not None and exclude_ids is not None and exclude_ids.numel() > 0:
+        rows = torch.repeat_interleave(torch.arange(B, device=dev), exclude_offsets.diff())
+        hit = torch.zeros(B, n, dtype=torch.bool, device=dev)
+        hit[rows, exclude_ids] = True
+        valid &= ~hit[:, cols_s]
+    key = torch.where(valid, logits_s, torch.full_like(logits_s, float("-inf")))
+    rank = torch.argsort(key, dim=1, descending=True, stable=True)   # ties keep id order
+    # invalid entries sort last (among real -inf logits too: put them after by validity)
+    rank = torch.gather(rank, 1, torch.argsort((~torch.gather(valid, 1, rank)).to(torch.int8),
+                                               dim=1, stable=True))
+    kk = min(k, len(cols_s))
+    top = rank[:, :kk]
+    out_ids = torch.full((B, k), -1, dtype=torch.long, device=dev)
+    out_sc = torch.full((B, k), float("nan"), dtype=H.dtype, device=dev)
+    ok = torch.gather(valid, 1, top)
+    out_ids[:, :kk] = torch.where(ok, cols_s[top], torch.full_like(top, -1))
+    out_sc[:, :kk] = torch.where(ok, torch.gather(scores_s, 1, top),
+                                 torch.full_like(top, float("nan"), dtype=H.dtype))
+    return out_sc, out_ids
+
+
+# end of topk_scores
