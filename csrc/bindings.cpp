@@ -2,12 +2,7 @@
 // .cpp/.cu includes only ATen headers, which keeps each compile short (docs/development.md).
 #include <torch/extension.h>
 
-#include "cdf_sample.h"
-#include "eval_rank.h"
-#include "fused_loss.h"
-#include "gru_step.h"
-#include "sampled_scores.h"
-#include "sparse_row_update.h"
+#include "bind_ops.h"
 #include "train_loop.h"
 #include "cpu/gather_rows_cpu.h"
 
@@ -23,38 +18,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
 #endif
   }, "True when the CUDA kernels were compiled into this extension");
 
-  m.def("sampled_scores_forward", &g::sampled_scores_forward, py::arg("H"), py::arg("W"),
-        py::arg("b"), py::arg("Y"));
-  m.def("sampled_scores_backward", &g::sampled_scores_backward, py::arg("dS"), py::arg("H"),
-        py::arg("W"), py::arg("Y"));
-
-  m.def("fused_loss_fwd_bwd", &g::fused_loss_fwd_bwd, py::arg("scores"), py::arg("col_offset"),
-        py::arg("loss"), py::arg("final_act"), py::arg("act_a"), py::arg("act_b"),
-        py::arg("bpreg"), py::arg("smoothing"), py::arg("scale"));
-
-  m.def("sparse_row_update_", &g::sparse_row_update_, py::arg("param"), py::arg("ids"),
-        py::arg("grads"), py::arg("state1"), py::arg("state2"), py::arg("velocity"),
-        py::arg("step_count"), py::arg("optimizer"), py::arg("lr"), py::arg("momentum"),
-        py::arg("lmbd"), py::arg("eps"), py::arg("p1"), py::arg("p2"),
-        py::arg("deterministic"));
-
-  m.def("gru_step_forward", &g::gru_step_forward, py::arg("vx"), py::arg("h"), py::arg("Wrz"),
-        py::arg("Wh"), py::arg("reset"), py::arg("keep_mask"), py::arg("act"), py::arg("act_a"),
-        py::arg("act_b"));
-  m.def("gru_step_backward", &g::gru_step_backward, py::arg("dout"), py::arg("saved"),
-        py::arg("Wrz"), py::arg("Wh"), py::arg("reset"), py::arg("keep_mask"), py::arg("act"),
-        py::arg("act_a"), py::arg("act_b"));
-
-  m.def("eval_rank_counts", &g::eval_rank_counts, py::arg("H"), py::arg("W"), py::arg("b"),
-        py::arg("targets"), py::arg("candidates"), py::arg("final_act"), py::arg("act_a"),
-        py::arg("act_b"), py::arg("noise_scale"), py::arg("noise_seed"), py::arg("tile_size"));
+  g::bind_ops(m);
 
   m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
         "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");
-
-  m.def("cdf_sample", &g::cdf_sample, py::arg("cdf"), py::arg("k"), py::arg("seed"),
-        py::arg("offset"));
-  m.def("cdf_search", &g::cdf_search, py::arg("cdf"), py::arg("uniforms"));
 
   py::class_<g::TrainConfig>(m, "TrainConfig", "hyperparameters of TrainLoop, as codes")
       .def(py::init<>())
