@@ -8,6 +8,7 @@
 #include "cpu/cdf_sample_cpu.h"
 #include "cpu/eval_rank_cpu.h"
 #include "cpu/fused_loss_cpu.h"
+#include "cpu/gather_rows_cpu.h"
 #include "cpu/gru_step_cpu.h"
 #include "cpu/sampled_scores_cpu.h"
 #include "cpu/sparse_row_update_cpu.h"
@@ -23,6 +24,7 @@ std::tuple<at::Tensor, at::Tensor> eval_rank_counts_cpu(const at::Tensor&, const
 std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor&, const at::Tensor&, int64_t, int64_t, double, double, double, double, double) { G4R_EMU_NO_CPU("fused_loss_fwd_bwd"); }
 std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_forward"); }
 std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor&, const std::vector<at::Tensor>&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_backward"); }
+at::Tensor gather_rows_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gather_rows"); }
 at::Tensor sampled_scores_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_forward"); }
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_backward"); }
 void sparse_row_update_cpu_(at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, int64_t, double, double, double, double, double, double, bool) { G4R_EMU_NO_CPU("sparse_row_update_"); }

@@ -1,4 +1,4 @@
-// gru4rec_fast_cuda_emu: the CUDA kernels of csrc/cuda/kernels/ run on CPU tensors by the
+// gru4rec_fast_cuda_emu: the CUDA kernels (and the C++ training loop driving them) of csrc/cuda/kernels/ run on CPU tensors by the
 // emulation of csrc/emu/cuda_emu.h, behind the real entry points (argument checks and
 // all) and the same Python names as gru4rec_fast._C. Built by the tests
 // (tests/cuda_emu.py), never by setup.py. One translation unit (besides the scheduler)
@@ -6,6 +6,7 @@
 #include <torch/extension.h>
 
 #include "bind_ops.h"
+#include "bind_train_loop.h"
 #include "eval_rank.h"
 
 // The entry points, compiled with G4R_CUDA_EMU: CPU tensors take their CUDA branch.
@@ -15,6 +16,7 @@
 #include "gru_step.cpp"
 #include "sampled_scores.cpp"
 #include "sparse_row_update.cpp"
+#include "train_loop.cpp"
 #include "emu/cpu_kernels_unreachable.h"
 
 // The launchers, on the emulation (these include the kernel headers, and with them the
@@ -33,6 +35,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
             "(tests only; CPU tensors in, CPU tensors out)";
   m.def("with_cuda", []() { return true; }, "the emulated ops run the CUDA kernels");
   g::bind_ops(m);
+  g::bind_train_loop(m, pybind11::module_local());
   m.def("set_schedule_seed", [](uint64_t seed) { g4r_emu::set_schedule_seed(seed); },
         pybind11::arg("seed"),
         "seed of the random thread order between barriers (also resets the counters)");

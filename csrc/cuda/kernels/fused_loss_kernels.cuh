@@ -61,15 +61,6 @@ __device__ T block_max(T v, T* smem) {
   return warp_max(lane < nw ? smem[lane] : -std::numeric_limits<T>::infinity());
 }
 
-// sigmoid(v) and sigmoid'(v) = sig (1 - sig), stable for any |v|.
-template <typename T>
-__device__ __forceinline__ void sigmoid_pair(T v, T& sig, T& dsig) {
-  const T e = exp(-fabs(v));
-  const T inv = T(1) / (T(1) + e);
-  sig = v >= T(0) ? inv : e * inv;
-  dsig = e * inv * inv;
-}
-
 template <typename T>
 struct Params {
   int64_t N;
@@ -295,20 +286,10 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
     }
     if (j == i) g += dd;
     if (!rowwise) {
-      // Derivative at z == 0 from the negative side, as torch does (relu 0, leaky a, elu a).
       const T z = zat(j);
-      T dz;
-      switch (p.act) {  // no default case to fall into: every code is listed
-        case ACT_RELU: dz = z > T(0) ? g : T(0); break;
-        case ACT_TANH: dz = g * (T(1) - y * y); break;
-        case ACT_LEAKY: dz = z > T(0) ? g : p.a * g; break;
-        case ACT_ELU: dz = z > T(0) ? g : g * (y + p.a); break;
-        case ACT_SELU: dz = z > T(0) ? p.a * g : g * (y + p.a * p.b); break;
-        case ACT_LINEAR: dz = g; break;
-        default:
-          dz = T(0);
-          CUDA_KERNEL_ASSERT(false && "fused_loss: unknown final activation code");
-      }
+      // act' from csrc/common/activations.h: its convention at z == 0 (the negative
+      // side, as torch) is every kernel's.
+      const T dz = g * act_derivative<T>(p.act, z, y, p.a, p.b);
       o[j] = dz * p.scale;
     } else {
       chain_acc += p.act == ACT_SOFTMAX ? y * g : g;

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/enums.h"
+#include "common/optimizers.h"
 
 #include "cuda/portability.cuh"
 
@@ -16,12 +17,7 @@ constexpr int kWarp = 32;
 constexpr int kThreads = 256;  // 8 warps per block
 
 template <typename T>
-struct Hyper {
-  T lr, momentum, lmbd, eps, p1, p2;
-};
-
-__device__ __forceinline__ float pow_t(float a, float b) { return powf(a, b); }
-__device__ __forceinline__ double pow_t(double a, double b) { return pow(a, b); }
+using Hyper = OptimizerHyper<T>;
 
 template <typename T, int64_t OPT, bool MOMENTUM>
 __global__ void sparse_row_update_kernel(T* __restrict__ P, const T* __restrict__ G,
@@ -45,48 +41,19 @@ __global__ void sparse_row_update_kernel(T* __restrict__ P, const T* __restrict_
     const T steps = STEP[id] + T(1);
     __syncwarp();
     if (lane == 0) STEP[id] = steps;
-    bc1 = T(1) - pow_t(h.p1, steps);
-    bc2 = T(1) - pow_t(h.p2, steps);
+    bc1 = T(1) - g4r_pow(h.p1, steps);
+    bc2 = T(1) - g4r_pow(h.p2, steps);
   }
   const int64_t row = id * d;
   for (int64_t c = lane; c < d; c += kWarp) {
     T g = G[sorted_pos[first] * d + c];
     for (int64_t j = first + 1; j < last; ++j) g += G[sorted_pos[j] * d + c];
     const int64_t k = row + c;
-    const T p = P[k];
-    T u;
-    if constexpr (OPT == OPT_SGD) {
-      u = g;
-    } else if constexpr (OPT == OPT_ADAGRAD) {
-      const T a = S1[k] + g * g;
-      S1[k] = a;
-      u = g / ::sqrt(a + h.eps);
-    } else if constexpr (OPT == OPT_RMSPROP) {
-      const T a = h.p1 * S1[k] + (T(1) - h.p1) * g * g;
-      S1[k] = a;
-      u = g / ::sqrt(a + h.eps);
-    } else if constexpr (OPT == OPT_ADAM) {
-      const T m = h.p1 * S2[k] + (T(1) - h.p1) * g;
-      const T a = h.p2 * S1[k] + (T(1) - h.p2) * g * g;
-      S2[k] = m;
-      S1[k] = a;
-      u = (m / bc1) / (::sqrt(a / bc2) + h.eps);
-    } else {  // OPT_ADADELTA
-      const T a = h.p1 * S1[k] + (T(1) - h.p1) * g * g;
-      S1[k] = a;
-      const T s2 = S2[k];
-      u = g * ::sqrt(s2 + h.eps) / ::sqrt(a + h.eps);
-      S2[k] = h.p1 * s2 + (T(1) - h.p1) * u * u;
-    }
-    // L2 outside the adaptive scaling (never in an accumulator), as the original.
-    if (h.lmbd != T(0)) u += h.lmbd * p;
-    if constexpr (MOMENTUM) {
-      const T vel = h.momentum * V[k] - h.lr * u;
-      V[k] = vel;
-      P[k] = p + vel;
-    } else {
-      P[k] = p - h.lr * u;
-    }
+    // The per-element formulas are csrc/common/optimizers.h's, shared with the tests'
+    // view of the CPU kernel; unused state pointers are null and never touched.
+    const T u = adapted_gradient<OPT, T>(g, S1 ? S1 + k : nullptr, S2 ? S2 + k : nullptr, h,
+                                         bc1, bc2);
+    P[k] = step_parameter<MOMENTUM, T>(P[k], u, MOMENTUM ? V + k : nullptr, h);
   }
 }
 
