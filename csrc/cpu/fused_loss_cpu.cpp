@@ -210,11 +210,8 @@ G4R_INLINE void activation_forward(const LossConfig& c, int64_t N, RowWork<T>& w
       }
       break;
     }
-    case ACT_LINEAR:
+    default:  // ACT_LINEAR
       for (int64_t j = 0; j < N; ++j) y[j] = z[j];
-      break;
-    default:  // the entry point checks the code: reaching here is a bug
-      TORCH_CHECK(false, "fused_loss_fwd_bwd: unknown final activation code ", c.act);
   }
 }
 
@@ -399,11 +396,8 @@ G4R_INLINE void activation_backward(const LossConfig& c, int64_t N, const RowWor
       for (int64_t j = 0; j < N; ++j) out[j] = (p[j] * gs - g[j]) * sc;
       break;
     }
-    case ACT_LINEAR:
-      for (int64_t j = 0; j < N; ++j) out[j] = g[j] * sc;
-      break;
     default:
-      TORCH_CHECK(false, "fused_loss_fwd_bwd: unknown final activation code ", c.act);
+      for (int64_t j = 0; j < N; ++j) out[j] = g[j] * sc;
   }
 }
 
