@@ -2,14 +2,9 @@
 // .cpp/.cu includes only ATen headers, which keeps each compile short (docs/development.md).
 #include <torch/extension.h>
 
-#include "cdf_sample.h"
-#include "eval_rank.h"
-#include "fused_loss.h"
-#include "gru_step.h"
-#include "sampled_scores.h"
-#include "sparse_row_update.h"
+#include "bind_ops.h"
+#include "bind_train_loop.h"
 #include "topk_scores.h"
-#include "train_loop.h"
 #include "cpu/gather_rows_cpu.h"
 
 namespace g = gru4rec;
@@ -24,31 +19,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
 #endif
   }, "True when the CUDA kernels were compiled into this extension");
 
-  m.def("sampled_scores_forward", &g::sampled_scores_forward, py::arg("H"), py::arg("W"),
-        py::arg("b"), py::arg("Y"));
-  m.def("sampled_scores_backward", &g::sampled_scores_backward, py::arg("dS"), py::arg("H"),
-        py::arg("W"), py::arg("Y"));
-
-  m.def("fused_loss_fwd_bwd", &g::fused_loss_fwd_bwd, py::arg("scores"), py::arg("col_offset"),
-        py::arg("loss"), py::arg("final_act"), py::arg("act_a"), py::arg("act_b"),
-        py::arg("bpreg"), py::arg("smoothing"), py::arg("scale"));
-
-  m.def("sparse_row_update_", &g::sparse_row_update_, py::arg("param"), py::arg("ids"),
-        py::arg("grads"), py::arg("state1"), py::arg("state2"), py::arg("velocity"),
-        py::arg("step_count"), py::arg("optimizer"), py::arg("lr"), py::arg("momentum"),
-        py::arg("lmbd"), py::arg("eps"), py::arg("p1"), py::arg("p2"),
-        py::arg("deterministic"));
-
-  m.def("gru_step_forward", &g::gru_step_forward, py::arg("vx"), py::arg("h"), py::arg("Wrz"),
-        py::arg("Wh"), py::arg("reset"), py::arg("keep_mask"), py::arg("act"), py::arg("act_a"),
-        py::arg("act_b"));
-  m.def("gru_step_backward", &g::gru_step_backward, py::arg("dout"), py::arg("saved"),
-        py::arg("Wrz"), py::arg("Wh"), py::arg("reset"), py::arg("keep_mask"), py::arg("act"),
-        py::arg("act_a"), py::arg("act_b"));
-
-  m.def("eval_rank_counts", &g::eval_rank_counts, py::arg("H"), py::arg("W"), py::arg("b"),
-        py::arg("targets"), py::arg("candidates"), py::arg("final_act"), py::arg("act_a"),
-        py::arg("act_b"), py::arg("noise_scale"), py::arg("noise_seed"), py::arg("tile_size"));
+  g::bind_ops(m);
 
   m.def("topk_scores", &g::topk_scores, py::arg("H"), py::arg("W"), py::arg("b"),
         py::arg("candidates"), py::arg("exclude_offsets"), py::arg("exclude_ids"), py::arg("k"),
@@ -57,47 +28,5 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
         "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");
 
-  m.def("cdf_sample", &g::cdf_sample, py::arg("cdf"), py::arg("k"), py::arg("seed"),
-        py::arg("offset"));
-  m.def("cdf_search", &g::cdf_search, py::arg("cdf"), py::arg("uniforms"));
-
-  py::class_<g::TrainConfig>(m, "TrainConfig", "hyperparameters of TrainLoop, as codes")
-      .def(py::init<>())
-      .def_readwrite("mode", &g::TrainConfig::mode)
-      .def_readwrite("n_layers", &g::TrainConfig::n_layers)
-      .def_readwrite("hidden_act", &g::TrainConfig::hidden_act)
-      .def_readwrite("hidden_a", &g::TrainConfig::hidden_a)
-      .def_readwrite("hidden_b", &g::TrainConfig::hidden_b)
-      .def_readwrite("loss", &g::TrainConfig::loss)
-      .def_readwrite("final_act", &g::TrainConfig::final_act)
-      .def_readwrite("final_a", &g::TrainConfig::final_a)
-      .def_readwrite("final_b", &g::TrainConfig::final_b)
-      .def_readwrite("bpreg", &g::TrainConfig::bpreg)
-      .def_readwrite("smoothing", &g::TrainConfig::smoothing)
-      .def_readwrite("scale", &g::TrainConfig::scale)
-      .def_readwrite("logq", &g::TrainConfig::logq)
-      .def_readwrite("sample_alpha", &g::TrainConfig::sample_alpha)
-      .def_readwrite("dropout_embed", &g::TrainConfig::dropout_embed)
-      .def_readwrite("dropout_hidden", &g::TrainConfig::dropout_hidden)
-      .def_readwrite("optimizer", &g::TrainConfig::optimizer)
-      .def_readwrite("lr", &g::TrainConfig::lr)
-      .def_readwrite("momentum", &g::TrainConfig::momentum)
-      .def_readwrite("lmbd", &g::TrainConfig::lmbd)
-      .def_readwrite("eps", &g::TrainConfig::eps)
-      .def_readwrite("p1", &g::TrainConfig::p1)
-      .def_readwrite("p2", &g::TrainConfig::p2)
-      .def_readwrite("grad_cap", &g::TrainConfig::grad_cap);
-  // The loop runs without the GIL: it never touches a Python object.
-  py::class_<g::TrainLoop>(m, "TrainLoop", "the C++ training step (csrc/train_loop.h)")
-      .def(py::init<const std::map<std::string, at::Tensor>&,
-                    const std::map<std::string, std::vector<at::Tensor>>&, const at::Tensor&,
-                    const g::TrainConfig&, at::Generator>(),
-           py::arg("weights"), py::arg("states"), py::arg("log_supp"), py::arg("config"),
-           py::arg("generator"))
-      .def("run", &g::TrainLoop::run, py::arg("ins"), py::arg("outs"), py::arg("resets"),
-           py::arg("prev"), py::arg("offsets"), py::arg("shrink"), py::arg("samples"),
-           py::arg("t0"), py::arg("t1"), py::arg("hidden"),
-           py::call_guard<py::gil_scoped_release>())
-      .def("step", &g::TrainLoop::step, py::arg("X"), py::arg("T"), py::arg("reset"),
-           py::arg("S"), py::arg("hidden"), py::call_guard<py::gil_scoped_release>());
+  g::bind_train_loop(m);
 }

@@ -20,7 +20,7 @@ at::Tensor cdf_sample(const at::Tensor& cdf, int64_t k, int64_t seed, int64_t of
   TORCH_CHECK(k >= 0, "cdf_sample: k (number of draws) must be >= 0, got ", k);
   TORCH_CHECK(offset >= 0, "cdf_sample: offset must be >= 0, got ", offset);
   const at::Tensor c = cdf.contiguous();
-  if (c.is_cuda()) {
+  if (runs_cuda_kernels(c)) {
 #ifdef WITH_CUDA
     return cdf_sample_cuda(c, k, seed, offset);
 #else
@@ -37,7 +37,7 @@ at::Tensor cdf_search(const at::Tensor& cdf, const at::Tensor& uniforms) {
   check_same_device(cdf, uniforms, "cdf_search", "cdf", "uniforms");
   const at::Tensor c = cdf.contiguous();
   const at::Tensor u = uniforms.contiguous();
-  if (c.is_cuda()) {
+  if (runs_cuda_kernels(c)) {
 #ifdef WITH_CUDA
     return cdf_search_cuda(c, u);
 #else

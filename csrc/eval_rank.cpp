@@ -42,7 +42,7 @@ std::tuple<at::Tensor, at::Tensor> eval_rank_counts(const at::Tensor& H, const a
 
   const at::Tensor Hc = H.contiguous(), Wc = W.contiguous(), bc = b.contiguous();
   const at::Tensor tc = targets.contiguous(), cc = candidates.contiguous();
-  if (H.is_cuda()) {
+  if (runs_cuda_kernels(H)) {
 #ifdef WITH_CUDA
     return eval_rank_counts_cuda(Hc, Wc, bc, tc, cc, final_act, act_a, act_b, noise_scale, noise_seed, tile_size);
 #else

@@ -39,7 +39,7 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd(const at::Tensor& scores, 
   TORCH_CHECK(std::isfinite(scale), op, ": scale must be finite, got ", scale);
   const at::Tensor x = scores.contiguous();
   const at::Tensor off = col_offset.numel() > 0 ? col_offset.contiguous() : col_offset;
-  if (x.is_cuda()) {
+  if (runs_cuda_kernels(x)) {
 #ifdef WITH_CUDA
     return fused_loss_fwd_bwd_cuda(x, off, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
 #else

@@ -86,7 +86,7 @@ std::vector<at::Tensor> gru_step_forward(const at::Tensor& vx, const at::Tensor&
   const at::Tensor h_c = h.contiguous();
   const at::Tensor reset_c = optional_contiguous(reset);
   const at::Tensor mask_c = optional_contiguous(keep_mask);
-  if (vx.is_cuda()) {
+  if (runs_cuda_kernels(vx)) {
 #ifdef WITH_CUDA
     return gru_step_forward_cuda(vx, h_c, Wrz, Wh, reset_c, mask_c, act, act_a, act_b);
 #else
@@ -121,7 +121,7 @@ std::vector<at::Tensor> gru_step_backward(const at::Tensor& dout, const std::vec
   const at::Tensor dout_c = dout.contiguous();
   const at::Tensor reset_c = optional_contiguous(reset);
   const at::Tensor mask_c = optional_contiguous(keep_mask);
-  if (dout.is_cuda()) {
+  if (runs_cuda_kernels(dout)) {
 #ifdef WITH_CUDA
     return gru_step_backward_cuda(dout_c, saved_c, Wrz, Wh, reset_c, mask_c, act, act_a, act_b);
 #else

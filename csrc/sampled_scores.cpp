@@ -28,7 +28,7 @@ at::Tensor sampled_scores_forward(const at::Tensor& H, const at::Tensor& W, cons
   check_same_device(H, b, op, "H", "b");
   TORCH_CHECK(b.size(0) == W.size(0), op, ": b has ", b.size(0), " entries but W has ", W.size(0),
               " rows; b must hold one bias per row of W");
-  if (H.is_cuda()) {
+  if (runs_cuda_kernels(H)) {
 #ifdef WITH_CUDA
     return sampled_scores_forward_cuda(H, W, b, Y);
 #else
@@ -48,7 +48,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward(const at:
   TORCH_CHECK(dS.size(0) == H.size(0) && dS.size(1) == Y.size(0), op, ": dS is ", dS.sizes(),
               " but must be (B, N) = (", H.size(0), ", ", Y.size(0), ") for H ", H.sizes(),
               " and Y of ", Y.size(0), " ids");
-  if (dS.is_cuda()) {
+  if (runs_cuda_kernels(dS)) {
 #ifdef WITH_CUDA
     return sampled_scores_backward_cuda(dS, H, W, Y);
 #else

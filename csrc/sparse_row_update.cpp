@@ -69,7 +69,7 @@ void sparse_row_update_(at::Tensor& param, const at::Tensor& ids, const at::Tens
   if (M == 0 || d == 0) return;  // nothing to update
   at::Tensor ids_c = ids.contiguous();
   at::Tensor grads_c = grads.contiguous();
-  if (param.is_cuda()) {
+  if (runs_cuda_kernels(param)) {
 #ifdef WITH_CUDA
     sparse_row_update_cuda_(param, ids_c, grads_c, state1, state2, velocity, step_count, optimizer, lr, momentum, lmbd, eps, p1, p2, deterministic);
 #else

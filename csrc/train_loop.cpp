@@ -7,8 +7,7 @@
 
 #include <optional>
 
-#include <ATen/record_function.h>
-
+#include "common/checks.h"
 #include "cpu/fused_loss_cpu.h"
 #include "cpu/gather_rows_cpu.h"
 #include "cpu/gru_step_cpu.h"
@@ -23,7 +22,7 @@ namespace gru4rec {
 
 namespace {
 
-constexpr const char* kOp = "TrainLoop";
+constexpr const char* kLoopOp = "TrainLoop";
 
 // The kernels by device. The loop's inputs were checked once when the loop was built
 // (and the schedule's ids are in range by construction), so the per-call argument
@@ -32,7 +31,7 @@ std::vector<at::Tensor> gru_fwd(const at::Tensor& vx, const at::Tensor& h, const
                                 const at::Tensor& Wh, const at::Tensor& reset,
                                 const at::Tensor& mask, const TrainConfig& c) {
 #ifdef WITH_CUDA
-  if (vx.is_cuda())
+  if (runs_cuda_kernels(vx))
     return gru_step_forward_cuda(vx, h, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a, c.hidden_b);
 #endif
   return gru_step_forward_cpu(vx, h, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a, c.hidden_b);
@@ -43,7 +42,7 @@ std::vector<at::Tensor> gru_bwd(const at::Tensor& dout, const std::vector<at::Te
                                 const at::Tensor& reset, const at::Tensor& mask,
                                 const TrainConfig& c) {
 #ifdef WITH_CUDA
-  if (dout.is_cuda())
+  if (runs_cuda_kernels(dout))
     return gru_step_backward_cuda(dout, saved, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a,
                                   c.hidden_b);
 #endif
@@ -54,7 +53,7 @@ std::vector<at::Tensor> gru_bwd(const at::Tensor& dout, const std::vector<at::Te
 std::tuple<at::Tensor, at::Tensor> loss_fwd_bwd(const at::Tensor& scores, const at::Tensor& off,
                                                 const TrainConfig& c) {
 #ifdef WITH_CUDA
-  if (scores.is_cuda())
+  if (runs_cuda_kernels(scores))
     return fused_loss_fwd_bwd_cuda(scores, off, c.loss, c.final_act, c.final_a, c.final_b,
                                    c.bpreg, c.smoothing, c.scale);
 #endif
@@ -64,7 +63,7 @@ std::tuple<at::Tensor, at::Tensor> loss_fwd_bwd(const at::Tensor& scores, const 
 
 // W[ids] for a 2-D table: the prefetching CPU gather, index_select elsewhere.
 at::Tensor gather_rows(const at::Tensor& W, const at::Tensor& ids) {
-  if (W.is_cpu()) return gather_rows_cpu(W, ids.contiguous());
+  if (!runs_cuda_kernels(W)) return gather_rows_cpu(W, ids.contiguous());
   return W.index_select(0, ids);
 }
 
@@ -96,15 +95,15 @@ TrainLoop::TrainLoop(const std::map<std::string, at::Tensor>& weights,
                      const std::map<std::string, std::vector<at::Tensor>>& states,
                      const at::Tensor& log_supp, const TrainConfig& config, at::Generator generator)
     : w_(weights), log_supp_(log_supp), c_(config), gen_(std::move(generator)) {
-  TORCH_CHECK(w_.count("Wy") && w_.count("By"), kOp, ": weights must contain 'Wy' and 'By'");
+  TORCH_CHECK(w_.count("Wy") && w_.count("By"), kLoopOp, ": weights must contain 'Wy' and 'By'");
   const at::Tensor& Wy = w_.at("Wy");
   for (auto& kv : w_) {
     TORCH_CHECK(kv.second.device() == Wy.device() && kv.second.scalar_type() == Wy.scalar_type(),
-                kOp, ": weight '", kv.first, "' must be on ", Wy.device(), " with dtype ",
+                kLoopOp, ": weight '", kv.first, "' must be on ", Wy.device(), " with dtype ",
                 Wy.scalar_type());
-    TORCH_CHECK(kv.second.is_contiguous(), kOp, ": weight '", kv.first, "' must be contiguous");
+    TORCH_CHECK(kv.second.is_contiguous(), kLoopOp, ": weight '", kv.first, "' must be contiguous");
     auto it = states.find(kv.first);
-    TORCH_CHECK(it != states.end() && it->second.size() == 4, kOp, ": no optimiser state (4 tensors) for '",
+    TORCH_CHECK(it != states.end() && it->second.size() == 4, kLoopOp, ": no optimiser state (4 tensors) for '",
                 kv.first, "'");
     st_[kv.first] = RowState{it->second[0], it->second[1], it->second[2], it->second[3]};
     if (is_dense(kv.first)) {
@@ -112,12 +111,12 @@ TrainLoop::TrainLoop(const std::map<std::string, at::Tensor>& weights,
       dense_ids_[kv.first] = at::arange(rows, Wy.options().dtype(at::kLong));
     }
   }
-  TORCH_CHECK(c_.mode >= 0 && c_.mode <= 2, kOp, ": embedding mode must be 0, 1 or 2");
-  TORCH_CHECK(c_.n_layers >= 1, kOp, ": need at least one layer");
+  TORCH_CHECK(c_.mode >= 0 && c_.mode <= 2, kLoopOp, ": embedding mode must be 0, 1 or 2");
+  TORCH_CHECK(c_.n_layers >= 1, kLoopOp, ": need at least one layer");
   for (int64_t l = 0; l < c_.n_layers; ++l)
     for (const char* base : {"b", "Wrz", "Wh"})
-      TORCH_CHECK(w_.count(key(base, l)), kOp, ": weights lack '", key(base, l), "'");
-  TORCH_CHECK(c_.logq <= 0 || log_supp_.numel() == Wy.size(0), kOp,
+      TORCH_CHECK(w_.count(key(base, l)), kLoopOp, ": weights lack '", key(base, l), "'");
+  TORCH_CHECK(c_.logq <= 0 || log_supp_.numel() == Wy.size(0), kLoopOp,
               ": logq > 0 needs log_supp with one entry per item");
 }
 
@@ -132,13 +131,16 @@ at::Tensor TrainLoop::mask(int64_t rows, int64_t cols, double p_drop) {
 
 void TrainLoop::update(const std::string& name, const at::Tensor& ids, const at::Tensor& grads) {
   const bool dense = is_dense(name);
+  const at::Tensor& id = dense ? dense_ids_.at(name) : ids;
+  // As the public op: nothing to update for no ids or empty rows (a CUDA launch of zero
+  // blocks is an error, and the sort would read nothing).
+  if (id.numel() == 0 || w_.at(name).numel() == 0) return;
   at::Tensor p = as_2d(w_.at(name), dense);
   // Dense gradients take the parameter's 2-D shape, row gradients of By become M x 1.
   const at::Tensor g = (dense ? grads.reshape(p.sizes()) : as_2d(grads, false)).contiguous();
   RowState& s = st_.at(name);
-  const at::Tensor& id = dense ? dense_ids_.at(name) : ids;
 #ifdef WITH_CUDA
-  if (p.is_cuda()) {
+  if (runs_cuda_kernels(p)) {
     sparse_row_update_cuda_(p, id, g, s.s1, s.s2, s.velocity, s.steps, c_.optimizer, c_.lr,
                             c_.momentum, c_.lmbd, c_.eps, c_.p1, c_.p2, true);
     return;
@@ -153,10 +155,32 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
     const std::vector<at::Tensor>& H) {
   const TrainConfig& c = c_;
   const int64_t B = X.size(0);
-  TORCH_CHECK(static_cast<int64_t>(H.size()) == c.n_layers, kOp, ": expected ", c.n_layers,
+  TORCH_CHECK(static_cast<int64_t>(H.size()) == c.n_layers, kLoopOp, ": expected ", c.n_layers,
               " hidden states, got ", H.size());
   const at::Tensor& Wy = w_.at("Wy");
   const at::Tensor& By = w_.at("By");
+  // What the public gru_step op does before its kernels, which this loop calls
+  // directly: an empty reset means none (the kernels would read B flags from it), a
+  // given one is one bool/uint8 flag per row, contiguous; the hidden states are
+  // contiguous B x d (the kernels index them flat).
+  at::Tensor reset_c;
+  if (reset.defined() && reset.numel() > 0) {
+    TORCH_CHECK(reset.scalar_type() == at::kBool || reset.scalar_type() == at::kByte, kLoopOp,
+                ": reset flags must be bool or uint8, got ", reset.scalar_type());
+    TORCH_CHECK(reset.dim() == 1 && reset.size(0) == B, kLoopOp, ": reset must have one flag per row (",
+                B, "), got shape ", reset.sizes());
+    TORCH_CHECK(reset.device() == Wy.device(), kLoopOp, ": reset must be on ", Wy.device());
+    reset_c = reset.contiguous();
+  }
+  std::vector<at::Tensor> Hc;
+  Hc.reserve(H.size());
+  for (size_t l = 0; l < H.size(); ++l) {
+    TORCH_CHECK(H[l].dim() == 2 && H[l].size(0) == B && H[l].device() == Wy.device() &&
+                    H[l].scalar_type() == Wy.scalar_type(),
+                kLoopOp, ": hidden state ", l, " must be B x d (B = ", B, ") ", Wy.scalar_type(),
+                " on ", Wy.device(), ", got ", H[l].sizes(), " ", H[l].scalar_type());
+    Hc.push_back(H[l].contiguous());
+  }
   const bool has_s = S.defined() && S.numel() > 0;
   const at::Tensor Y = has_s ? at::cat({T, S}) : T;
   const int64_t N = Y.size(0);
@@ -180,7 +204,7 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
     if (l == 0 && c.mode == 2) vx = gather_rows(w_.at("Wx0"), X).add_(w_.at("b.0"));
     else vx = at::addmm(w_.at(key("b", l)), x, w_.at(key("Wx", l)));
     at::Tensor mh = mask(B, Wh.size(0), c.dropout_hidden);
-    std::vector<at::Tensor> r = gru_fwd(vx, H[l], w_.at(key("Wrz", l)), Wh, reset, mh, c);
+    std::vector<at::Tensor> r = gru_fwd(vx, Hc[l], w_.at(key("Wrz", l)), Wh, reset_c, mh, c);
     ins.push_back(x);
     masks.push_back(mh);
     outs.push_back(r[0]);
@@ -220,7 +244,7 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   at::Tensor gWx0;
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
     std::vector<at::Tensor> g = gru_bwd(dx, saves[l], w_.at(key("Wrz", l)), w_.at(key("Wh", l)),
-                                        reset, masks[l], c);
+                                        reset_c, masks[l], c);
     const at::Tensor& dvx = g[0];
     dense.emplace_back(key("Wrz", l), g[2]);
     dense.emplace_back(key("Wh", l), g[3]);
@@ -268,19 +292,19 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::run(
     const at::Tensor& prev, const at::Tensor& offsets, const at::Tensor& shrink,
     const at::Tensor& samples, int64_t t0, int64_t t1, std::vector<at::Tensor> H) {
   const at::Tensor& Wy = w_.at("Wy");
-  TORCH_CHECK(t0 >= 0 && t1 >= t0, kOp, ".run: need 0 <= t0 <= t1, got ", t0, ", ", t1);
+  TORCH_CHECK(t0 >= 0 && t1 >= t0, kLoopOp, ".run: need 0 <= t0 <= t1, got ", t0, ", ", t1);
   TORCH_CHECK(offsets.is_cpu() && offsets.scalar_type() == at::kLong && offsets.dim() == 1 &&
-                  offsets.size(0) > t1, kOp, ".run: offsets must be an int64 CPU tensor with more than t1 = ",
+                  offsets.size(0) > t1, kLoopOp, ".run: offsets must be an int64 CPU tensor with more than t1 = ",
               t1, " entries");
   TORCH_CHECK(shrink.is_cpu() && shrink.scalar_type() == at::kBool && shrink.dim() == 1 &&
-                  shrink.size(0) >= t1, kOp, ".run: shrink must be a bool CPU tensor with at least t1 = ",
+                  shrink.size(0) >= t1, kLoopOp, ".run: shrink must be a bool CPU tensor with at least t1 = ",
               t1, " entries");
   for (const at::Tensor* t : {&ins, &outs, &resets, &prev})
-    TORCH_CHECK(t->device() == Wy.device(), kOp, ".run: the schedule must be on ", Wy.device());
+    TORCH_CHECK(t->device() == Wy.device(), kLoopOp, ".run: the schedule must be on ", Wy.device());
   const bool has_s = samples.defined() && samples.numel() > 0;
   if (has_s)
     TORCH_CHECK(samples.dim() == 2 && samples.size(0) == t1 - t0 && samples.device() == Wy.device() &&
-                    samples.scalar_type() == at::kLong, kOp,
+                    samples.scalar_type() == at::kLong, kLoopOp,
                 ".run: samples must be int64 (t1 - t0) x n_sample on ", Wy.device());
   const int64_t* off = offsets.data_ptr<int64_t>();
   const bool* shr = shrink.data_ptr<bool>();

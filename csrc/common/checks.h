@@ -6,6 +6,17 @@
 
 namespace gru4rec {
 
+// True when an op must run its CUDA kernels on `t`: for CUDA tensors, and in the CUDA
+// emulation module of the tests (csrc/emu/, built with G4R_CUDA_EMU) for CPU tensors too,
+// so that the entry points, their checks included, drive the emulated CUDA kernels.
+inline bool runs_cuda_kernels(const at::Tensor& t) {
+#if defined(G4R_CUDA_EMU)
+  return t.is_cpu() || t.is_cuda();
+#else
+  return t.is_cuda();
+#endif
+}
+
 inline void check_defined(const at::Tensor& t, const char* op, const char* name) {
   TORCH_CHECK(t.defined(), op, ": argument '", name, "' is undefined");
 }

@@ -207,7 +207,8 @@ void target_scores_default(const RankParams& p, const T* hp, const T* W, const T
     case ACT_LEAKY: count_panels_impl<T, C, ACT_LEAKY>(p, hp, W, b, ts, pb, pe, g, e); break; \
     case ACT_ELU: count_panels_impl<T, C, ACT_ELU>(p, hp, W, b, ts, pb, pe, g, e); break; \
     case ACT_SELU: count_panels_impl<T, C, ACT_SELU>(p, hp, W, b, ts, pb, pe, g, e); break; \
-    default: count_panels_impl<T, C, ACT_LINEAR>(p, hp, W, b, ts, pb, pe, g, e); break;  \
+    case ACT_LINEAR: count_panels_impl<T, C, ACT_LINEAR>(p, hp, W, b, ts, pb, pe, g, e); break; \
+    default: TORCH_CHECK(false, "eval_rank_counts: unknown activation code ", p.act);    \
   }
 
 template <typename T>

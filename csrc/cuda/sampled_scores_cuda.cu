@@ -10,35 +10,13 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/macros/Macros.h>
 
+#include "cuda/kernels/sampled_scores_kernels.cuh"
+
 namespace gru4rec {
 
-namespace {
+using namespace sampled_scores_kernels;
 
-// Wy[j, :] = W[Y[j], :] and (when by != nullptr) by[j] = b[Y[j]]. One thread per
-// element, grid-stride; row-major reads of W rows coalesce across the row.
-template <typename scalar_t>
-__global__ void gather_rows_kernel(const scalar_t* __restrict__ W, const scalar_t* __restrict__ b,
-                                   const int64_t* __restrict__ Y, scalar_t* __restrict__ Wy,
-                                   scalar_t* __restrict__ by, int64_t N, int64_t d, int64_t n) {
-  const int64_t total = N * d;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t j = i / d, c = i - j * d;
-    const int64_t id = Y[j];
-    CUDA_KERNEL_ASSERT(id >= 0 && id < n && "sampled_scores: id in Y out of range [0, n_items)");
-    Wy[i] = W[id * d + c];
-    if (by != nullptr && c == 0) by[j] = b[id];
-  }
-  // d == 0: the bias still has to be gathered.
-  if (d == 0 && by != nullptr) {
-    for (int64_t j = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; j < N;
-         j += (int64_t)gridDim.x * blockDim.x) {
-      const int64_t id = Y[j];
-      CUDA_KERNEL_ASSERT(id >= 0 && id < n && "sampled_scores: id in Y out of range [0, n_items)");
-      by[j] = b[id];
-    }
-  }
-}
+namespace {
 
 // Gathers W[Y] (and b[Y] when b is defined) into fresh contiguous buffers.
 void gather_rows(const at::Tensor& W, const at::Tensor& b, const at::Tensor& Y, at::Tensor& Wy,
@@ -51,11 +29,9 @@ void gather_rows(const at::Tensor& W, const at::Tensor& b, const at::Tensor& Y, 
   by = b.defined() ? at::empty({N}, W.options()) : at::Tensor();
   const int64_t work = std::max<int64_t>(N * d, N);
   if (work == 0) return;
-  const int threads = 256;
-  const int64_t blocks = std::min<int64_t>((work + threads - 1) / threads, 65535);
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(W.scalar_type(), "sampled_scores_gather", [&] {
-    gather_rows_kernel<scalar_t><<<blocks, threads, 0, stream>>>(
+    gather_rows_kernel<scalar_t><<<gather_blocks(work), kGatherThreads, 0, stream>>>(
         Wc.data_ptr<scalar_t>(), bc.defined() ? bc.data_ptr<scalar_t>() : nullptr,
         Yc.data_ptr<int64_t>(), Wy.data_ptr<scalar_t>(),
         by.defined() ? by.data_ptr<scalar_t>() : nullptr, N, d, n);

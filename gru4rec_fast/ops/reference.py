@@ -213,12 +213,14 @@ def elementwise_activation(x, act):
         return torch.relu(x)
     if act.code == enums.ACT_TANH:
         return torch.tanh(x)
+    # `x > 0`, not `x >= 0`: the same values, and autograd then takes the negative
+    # side's derivative at exactly 0, the kernels' one convention (as F.leaky_relu/F.elu).
     if act.code == enums.ACT_LEAKY:
-        return torch.where(x >= 0, x, act.a * x)
+        return torch.where(x > 0, x, act.a * x)
     if act.code == enums.ACT_ELU:
-        return torch.where(x >= 0, x, act.a * torch.expm1(x))
+        return torch.where(x > 0, x, act.a * torch.expm1(x))
     if act.code == enums.ACT_SELU:
-        return act.a * torch.where(x >= 0, x, act.b * torch.expm1(x))
+        return act.a * torch.where(x > 0, x, act.b * torch.expm1(x))
     raise ValueError(f"'{act.name}' is not a hidden activation")
 
 

@@ -1,0 +1,32 @@
+// The emulation module compiles the real entry points (csrc/<op>.cpp) with G4R_CUDA_EMU,
+// where runs_cuda_kernels() is true for every tensor, so their CPU branch is never taken.
+// It still names the CPU kernels; these definitions satisfy the linker and raise if the
+// dispatch ever changes (the CPU kernels live in the product module, not here).
+#pragma once
+#include <ATen/ATen.h>
+
+#include "cpu/cdf_sample_cpu.h"
+#include "cpu/eval_rank_cpu.h"
+#include "cpu/fused_loss_cpu.h"
+#include "cpu/gather_rows_cpu.h"
+#include "cpu/gru_step_cpu.h"
+#include "cpu/sampled_scores_cpu.h"
+#include "cpu/sparse_row_update_cpu.h"
+
+#define G4R_EMU_NO_CPU(name) \
+  TORCH_CHECK(false, name ": the CUDA emulation module has no CPU kernels (dispatch error)")
+
+namespace gru4rec {
+
+at::Tensor cdf_sample_cpu(const at::Tensor&, int64_t, int64_t, int64_t) { G4R_EMU_NO_CPU("cdf_sample"); }
+at::Tensor cdf_search_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("cdf_search"); }
+std::tuple<at::Tensor, at::Tensor> eval_rank_counts_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double, double, int64_t, int64_t) { G4R_EMU_NO_CPU("eval_rank_counts"); }
+std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor&, const at::Tensor&, int64_t, int64_t, double, double, double, double, double) { G4R_EMU_NO_CPU("fused_loss_fwd_bwd"); }
+std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_forward"); }
+std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor&, const std::vector<at::Tensor>&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_backward"); }
+at::Tensor gather_rows_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gather_rows"); }
+at::Tensor sampled_scores_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_forward"); }
+std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_backward"); }
+void sparse_row_update_cpu_(at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, int64_t, double, double, double, double, double, double, bool) { G4R_EMU_NO_CPU("sparse_row_update_"); }
+
+}  // namespace gru4rec

@@ -1,0 +1,57 @@
+// gru4rec_fast_cuda_emu: the CUDA kernels (and the C++ training loop driving them) of csrc/cuda/kernels/ run on CPU tensors by the
+// emulation of csrc/emu/cuda_emu.h, behind the real entry points (argument checks and
+// all) and the same Python names as gru4rec_fast._C. Built by the tests
+// (tests/cuda_emu.py), never by setup.py. One translation unit (besides the scheduler)
+// because each TU that includes the torch headers costs tens of seconds on CI's 2 cores.
+#include <torch/extension.h>
+
+#include "bind_ops.h"
+#include "bind_train_loop.h"
+#include "eval_rank.h"
+
+// The entry points, compiled with G4R_CUDA_EMU: CPU tensors take their CUDA branch.
+#include "cdf_sample.cpp"
+#include "eval_rank.cpp"
+#include "fused_loss.cpp"
+#include "gru_step.cpp"
+#include "sampled_scores.cpp"
+#include "sparse_row_update.cpp"
+#include "train_loop.cpp"
+#include "emu/cpu_kernels_unreachable.h"
+
+// The launchers, on the emulation (these include the kernel headers, and with them the
+// CUDA vocabulary macros of cuda_emu.h: nothing below may include torch headers).
+#include "emu/cdf_sample_emu.h"
+#include "emu/eval_rank_emu.h"
+#include "emu/fused_loss_emu.h"
+#include "emu/gru_step_emu.h"
+#include "emu/sampled_scores_emu.h"
+#include "emu/sparse_row_update_emu.h"
+
+namespace g = gru4rec;
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.doc() = "gru4rec_fast's CUDA kernels on the CPU emulation of the CUDA execution model "
+            "(tests only; CPU tensors in, CPU tensors out)";
+  m.def("with_cuda", []() { return true; }, "the emulated ops run the CUDA kernels");
+  g::bind_ops(m);
+  g::bind_train_loop(m, pybind11::module_local());
+  m.def("set_schedule_seed", [](uint64_t seed) { g4r_emu::set_schedule_seed(seed); },
+        pybind11::arg("seed"),
+        "seed of the random thread order between barriers (also resets the counters)");
+  m.def("schedule_seed", []() { return g4r_emu::schedule_seed(); });
+  m.def("stats", []() {
+    const auto s = g4r_emu::stats();
+    return std::map<std::string, uint64_t>{{"launches", s.launches}, {"blocks", s.blocks},
+                                           {"threads", s.threads}, {"switches", s.switches}};
+  }, "launches, blocks, threads and fiber switches since the last set_schedule_seed");
+  m.def("eval_rank_launch_config", [](int64_t B, int64_t d, int64_t n_cols, bool float64) {
+    const auto c = float64 ? g::eval_rank_kernels::launch_config<double>(B, d, n_cols)
+                           : g::eval_rank_kernels::launch_config<float>(B, d, n_cols);
+    return std::map<std::string, int64_t>{
+        {"grid_x", c.grid_x}, {"grid_y", c.grid_y},
+        {"dynamic_bytes", static_cast<int64_t>(c.dynamic_bytes)},
+        {"static_bytes", static_cast<int64_t>(c.static_bytes)}, {"needs_optin", c.needs_optin}};
+  }, pybind11::arg("B"), pybind11::arg("d"), pybind11::arg("n_cols"), pybind11::arg("float64"),
+     "eval_rank_counts_kernel's launch configuration, as the CUDA launcher computes it");
+}
