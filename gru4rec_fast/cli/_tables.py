@@ -1,7 +1,7 @@
 """Writing result tables (predictions, embeddings) by file extension, atomically."""
 import os
-import tempfile
 
+from gru4rec_fast._atomic import atomic_write
 from gru4rec_fast.cli.train import CLIError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "tsv", ".parquet": "parquet", ".pq": "parquet"}
@@ -23,19 +23,10 @@ def write_table(df, path, option="output"):
     """Write ``df`` as CSV, TSV or Parquet (by extension), atomically: a temporary file
     in the same folder, then os.replace."""
     fmt = table_format(path, option)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
-    os.close(fd)
-    try:
+
+    def write(tmp):
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)
         else:
             df.to_csv(tmp, sep="," if fmt == "csv" else "\t", index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, write)

@@ -29,10 +29,11 @@ memory holds the kept events only.
 """
 import glob
 import os
-import tempfile
 
 import numpy as np
 import pandas as pd
+
+from gru4rec_fast._atomic import atomic_write
 
 from ._progress import bar
 from .errors import DataError
@@ -259,13 +260,10 @@ def _stats(name, s, i, t):
 
 
 def write_tsv(df, path):
-    """Write a TAB-separated file atomically (temporary file in the same folder, then
-    rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
-    os.close(fd)
-    try:
+    """Write a TAB-separated file atomically (gru4rec_fast._atomic), creating the folder."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+    def write(tmp):
         import pyarrow as pa
         import pyarrow.csv as pacsv
         table = pa.Table.from_pandas(df, preserve_index=False)
@@ -273,14 +271,7 @@ def write_tsv(df, path):
             f.write(("\t".join(map(str, df.columns)) + "\n").encode())
             pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=False, delimiter="\t",
                                                          quoting_style="needed"))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(path, write)
 
 
 def format_stats(stats):

@@ -25,11 +25,11 @@ buffer). Writes are atomic: a temporary file in the target folder, flushed to di
 then os.replace; a reader sees the old file or the new one, never a part.
 """
 import os
-import tempfile
 
 import numpy as np
 import torch
 
+from gru4rec_fast._atomic import atomic_write
 from gru4rec_fast.data import ItemIndex
 from gru4rec_fast.model import network, optim_state as OS
 
@@ -89,17 +89,7 @@ def atomic_save(payload, path, what="save"):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"{what}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda tmp: torch.save(payload, tmp), fsync=True)
 
 
 def save_model(model, path):

@@ -9,10 +9,10 @@
     final_evaluation.tsv  recall and MRR of the best setup at the -fm cut-offs
 """
 import os
-import tempfile
 import warnings
 from collections import OrderedDict
 
+from gru4rec_fast._atomic import atomic_write as _atomic_write
 from gru4rec_fast.tune.space import clean_value
 
 TRIALS = "trials.tsv"
@@ -23,22 +23,10 @@ FINAL = "final_evaluation.tsv"
 
 
 def atomic_write(path, write):
-    """Call ``write(tmp_path)``, then move the file to ``path`` (temp file in the same
-    folder + os.replace: readers never see a half-written file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)     # mkstemp's 0600 is for the temp file only
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Call ``write(tmp_path)``, then move the file to ``path`` atomically, creating the
+    folder first (gru4rec_fast._atomic)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    _atomic_write(path, write)
 
 
 def _seconds(t):
