@@ -10,6 +10,7 @@
 #include "gru_step.h"
 #include "sampled_scores.h"
 #include "sparse_row_update.h"
+#include "topk_scores.h"
 
 namespace gru4rec {
 
@@ -45,6 +46,10 @@ inline void bind_ops(pybind11::module& m) {
   m.def("cdf_sample", &g::cdf_sample, py::arg("cdf"), py::arg("k"), py::arg("seed"),
         py::arg("offset"));
   m.def("cdf_search", &g::cdf_search, py::arg("cdf"), py::arg("uniforms"));
+
+  m.def("topk_scores", &g::topk_scores, py::arg("H"), py::arg("W"), py::arg("b"),
+        py::arg("candidates"), py::arg("exclude_offsets"), py::arg("exclude_ids"), py::arg("k"),
+        py::arg("final_act"), py::arg("act_a"), py::arg("act_b"), py::arg("tile_size"));
 }
 
 }  // namespace gru4rec

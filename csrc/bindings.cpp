@@ -4,7 +4,6 @@
 
 #include "bind_ops.h"
 #include "bind_train_loop.h"
-#include "topk_scores.h"
 #include "cpu/gather_rows_cpu.h"
 
 namespace g = gru4rec;
@@ -20,10 +19,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   }, "True when the CUDA kernels were compiled into this extension");
 
   g::bind_ops(m);
-
-  m.def("topk_scores", &g::topk_scores, py::arg("H"), py::arg("W"), py::arg("b"),
-        py::arg("candidates"), py::arg("exclude_offsets"), py::arg("exclude_ids"), py::arg("k"),
-        py::arg("final_act"), py::arg("act_a"), py::arg("act_b"), py::arg("tile_size"));
 
   m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
         "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");

@@ -47,7 +47,7 @@ std::tuple<at::Tensor, at::Tensor> topk_scores(const at::Tensor& H, const at::Te
   const at::Tensor Hc = H.contiguous(), Wc = W.contiguous(), bc = b.contiguous();
   const at::Tensor cc = candidates.contiguous(), oc = exclude_offsets.contiguous();
   const at::Tensor ec = exclude_ids.contiguous();
-  if (H.is_cuda()) {
+  if (runs_cuda_kernels(H)) {
 #ifdef WITH_CUDA
     return topk_scores_cuda(Hc, Wc, bc, cc, oc, ec, k, final_act, act_a, act_b, tile_size);
 #else

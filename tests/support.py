@@ -48,8 +48,3 @@ def is_emulated(device):
 DEVICES = [pytest.param("cpu", id="cpu"),
            pytest.param("cuda", id="cuda", marks=pytest.mark.cuda),
            pytest.param(CUDA_EMU, id="cuda-emu", marks=pytest.mark.cuda_emu)]
-
-# topk_scores's CUDA kernel (csrc/cuda/topk_scores_cuda.cu) landed after the emulation
-# and is not yet split into a kernel header the emulation compiles: its tests run on the
-# CPU and the real GPU only, until that follow-up is done.
-DEVICES_WITHOUT_EMULATION = [p for p in DEVICES if p.id != "cuda-emu"]

@@ -12,6 +12,7 @@
 #include "cpu/gru_step_cpu.h"
 #include "cpu/sampled_scores_cpu.h"
 #include "cpu/sparse_row_update_cpu.h"
+#include "cpu/topk_scores_cpu.h"
 
 #define G4R_EMU_NO_CPU(name) \
   TORCH_CHECK(false, name ": the CUDA emulation module has no CPU kernels (dispatch error)")
@@ -28,5 +29,6 @@ at::Tensor gather_rows_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CP
 at::Tensor sampled_scores_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_forward"); }
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_backward"); }
 void sparse_row_update_cpu_(at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, int64_t, double, double, double, double, double, double, bool) { G4R_EMU_NO_CPU("sparse_row_update_"); }
+std::tuple<at::Tensor, at::Tensor> topk_scores_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, int64_t, double, double, int64_t) { G4R_EMU_NO_CPU("topk_scores"); }
 
 }  // namespace gru4rec

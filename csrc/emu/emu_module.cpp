@@ -16,6 +16,7 @@
 #include "gru_step.cpp"
 #include "sampled_scores.cpp"
 #include "sparse_row_update.cpp"
+#include "topk_scores.cpp"
 #include "train_loop.cpp"
 #include "emu/cpu_kernels_unreachable.h"
 
@@ -27,6 +28,7 @@
 #include "emu/gru_step_emu.h"
 #include "emu/sampled_scores_emu.h"
 #include "emu/sparse_row_update_emu.h"
+#include "emu/topk_scores_emu.h"
 
 namespace g = gru4rec;
 

@@ -3,7 +3,7 @@ scores after the final activation, duplicates, exclusions, padding, tiling."""
 import pytest
 import torch
 
-from support import DEVICES_WITHOUT_EMULATION as DEVICES
+from support import DEVICES
 
 from gru4rec_fast.ops import exclusion_csr, topk_scores
 from gru4rec_fast.ops import reference as ref
