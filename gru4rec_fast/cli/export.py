@@ -8,7 +8,7 @@ separate input embedding, in_0.. (see ``ItemEmbeddings.to_frame``). --sessions w
 one row per session of EVENTS: SessionId, h_0.. (the final hidden state). Tables are
 written by extension (.csv, .tsv/.txt, .parquet).
 """
-from gru4rec_fast.cli.train import CLIError, device_arg
+from gru4rec_fast.cli.train import CLIError, add_column_keys, device_arg
 
 HELP = "export item and session embeddings of a model"
 
@@ -20,9 +20,7 @@ def add_arguments(p):
                    help="events to run, and the session embeddings table to write")
     p.add_argument("--batch-size", type=int, default=512, help="parallel session slots")
     p.add_argument("-d", "--device", default=None, help="cpu, cuda, cuda:0 (default: cuda if present)")
-    p.add_argument("-sk", "--session_key", default="SessionId")
-    p.add_argument("-ik", "--item_key", default="ItemId")
-    p.add_argument("-tk", "--time_key", default="Time")
+    add_column_keys(p)
 
 
 def run(args):

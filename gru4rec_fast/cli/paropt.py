@@ -16,7 +16,8 @@ OUT/history.png, OUT/importances.png, and trains and evaluates the best setup at
 import os
 import sys
 
-from gru4rec_fast.cli.train import EVAL_TYPES, CLIError, device_arg, read_parameter_file
+from gru4rec_fast.cli.train import (EVAL_TYPES, CLIError, add_column_keys, device_arg,
+                                    read_parameter_file)
 
 HELP = "optimise hyperparameters with Optuna (one machine, or many via a shared database)"
 
@@ -43,9 +44,7 @@ def add_arguments(p):
                    choices=EVAL_TYPES, help="tie handling: " + ", ".join(EVAL_TYPES))
     p.add_argument("-d", "--device", default=None, help="cpu, cuda, cuda:0 (default: cuda if "
                    "present)")
-    p.add_argument("-ik", "--item_key", default="ItemId")
-    p.add_argument("-sk", "--session_key", default="SessionId")
-    p.add_argument("-tk", "--time_key", default="Time")
+    add_column_keys(p)
     p.add_argument("-ss", "--sample_store_size", metavar="SS", type=int, default=10_000_000)
     p.add_argument("-o", "--out", default="paropt_out",
                    help="folder for the results (and the default SQLite study)")

@@ -6,7 +6,7 @@
 OUT is written by extension (.csv, .tsv/.txt, .parquet) with the columns of
 ``GRU4Rec.predict_next``: SessionId, [Position,] Rank, ItemId, Score.
 """
-from gru4rec_fast.cli.train import CLIError, device_arg
+from gru4rec_fast.cli.train import CLIError, add_column_keys, device_arg
 
 HELP = "top-k next items of every session in an event file"
 
@@ -25,9 +25,7 @@ def add_arguments(p):
                    help="text file of item ids to rank among, one per line (default: all)")
     p.add_argument("--batch-size", type=int, default=512, help="parallel session slots")
     p.add_argument("-d", "--device", default=None, help="cpu, cuda, cuda:0 (default: cuda if present)")
-    p.add_argument("-sk", "--session_key", default="SessionId")
-    p.add_argument("-ik", "--item_key", default="ItemId")
-    p.add_argument("-tk", "--time_key", default="Time")
+    add_column_keys(p)
 
 
 def read_candidates(path, item_ids):

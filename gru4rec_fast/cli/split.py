@@ -5,7 +5,7 @@ split is (splitting.time_split): sessions starting in the last ``--days`` days g
 (``preprocess`` writes these splits of the public data sets already.)"""
 import os
 
-from gru4rec_fast.cli.train import CLIError
+from gru4rec_fast.cli.train import CLIError, add_column_keys
 
 HELP = "time-split a training file into <prefix>_tr.tsv / <prefix>_valid.tsv (for paropt)"
 
@@ -17,9 +17,7 @@ def add_arguments(p):
                         "split's value, e.g. 1 or 7)")
     p.add_argument("-o", "--prefix", default=None,
                    help="output prefix (default: PATH without its extension)")
-    p.add_argument("-ik", "--item_key", default="ItemId")
-    p.add_argument("-sk", "--session_key", default="SessionId")
-    p.add_argument("-tk", "--time_key", default="Time")
+    add_column_keys(p)
 
 
 def output_paths(path, prefix=None):

@@ -93,9 +93,7 @@ def add_arguments(p):
     p.add_argument("-ss", "--sample_store_size", metavar="SS", type=int, default=10_000_000,
                    help="negative samples precomputed at once (default 10000000)")
     p.add_argument("-d", "--device", default=None, help="cpu, cuda, cuda:0 (default: cuda if present)")
-    p.add_argument("-ik", "--item_key", default="ItemId")
-    p.add_argument("-sk", "--session_key", default="SessionId")
-    p.add_argument("-tk", "--time_key", default="Time")
+    add_column_keys(p)
     p.add_argument("-pm", "--primary_metric", default="recall", choices=("recall", "mrr"))
     p.add_argument("-lpm", "--log_primary_metric", action="store_true",
                    help="print 'PRIMARY METRIC: x' (first cutoff)")
@@ -111,6 +109,14 @@ def add_arguments(p):
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoint in --checkpoint DIR (starts from the "
                    "beginning when there is none yet)")
+
+
+def add_column_keys(p):
+    """The event columns' names (-ik/-sk/-tk), as the reference's run.py names them; one
+    definition for every command that reads events."""
+    p.add_argument("-ik", "--item_key", default="ItemId")
+    p.add_argument("-sk", "--session_key", default="SessionId")
+    p.add_argument("-tk", "--time_key", default="Time")
 
 
 def device_arg(arg):
