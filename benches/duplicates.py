@@ -155,17 +155,14 @@ def make_step_class(mode, counter=None):
             if counter is not None:
                 for k, ids, _ in rows:
                     counter.add(k, ids)
+            return super().apply_updates(dense, rows)
+
+        def update_rows(self, k, ids, r):
             if row_update is None:
-                return super().apply_updates(dense, rows)
-            f = self.cap_factor(dense.values(), [r for _, _, r in rows])
-            if f is not None:
-                dense = {k: g * f for k, g in dense.items()}
-                rows = [(k, i, r * f) for k, i, r in rows]
-            self.update_dense(dense)
-            for k, ids, r in rows:
-                row_update(self.w[k], ids, r, self.sparse_states[k], self.lr,
-                           momentum=self.momentum, lmbd=self.lmbd, eps=1e-6,
-                           adapt_params=list(self.adapt_params))
+                return super().update_rows(k, ids, r)
+            row_update(self.w[k], ids, r, self.sparse_states[k], self.lr,
+                       momentum=self.momentum, lmbd=self.lmbd, eps=1e-6,
+                       adapt_params=list(self.adapt_params))
 
     Step.__name__ = f"ReferenceStep[{mode}]"
     return Step

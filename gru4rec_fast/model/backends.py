@@ -179,9 +179,14 @@ class ReferenceStep(_StepBase):
             rows = [(k, i, r * f) for k, i, r in rows]
         self.update_dense(dense)
         for k, ids, r in rows:
-            self.ref.sparse_row_update_(self.w[k], ids, r, self.sparse_states[k], self.lr,
-                                        momentum=self.momentum, lmbd=self.lmbd, eps=1e-6,
-                                        adapt_params=list(self.adapt_params))
+            self.update_rows(k, ids, r)
+
+    def update_rows(self, k, ids, r):
+        """One row-sparse update of table k (a subclass may swap the rule, as
+        benches/duplicates.py does for the original's per-occurrence one)."""
+        self.ref.sparse_row_update_(self.w[k], ids, r, self.sparse_states[k], self.lr,
+                                    momentum=self.momentum, lmbd=self.lmbd, eps=1e-6,
+                                    adapt_params=list(self.adapt_params))
 
     def step(self, X, T, reset, S, H):
         w, p, mode, ref = self.w, self.p, self.mode, self.ref
