@@ -2,7 +2,6 @@
 // .cpp/.cu includes only ATen headers, which keeps each compile short (docs/development.md).
 #include <torch/extension.h>
 
-#include "bind_ops.h"
 #include "bind_train_loop.h"
 #include "cpu/gather_rows_cpu.h"
 
@@ -18,7 +17,9 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
 #endif
   }, "True when the CUDA kernels were compiled into this extension");
 
-  g::bind_ops(m);
+  // The ops themselves are torch.ops.<ops_namespace>.* (csrc/library.cpp), registered
+  // with the dispatcher when this module loads; Python adds fake kernels and autograd.
+  m.attr("ops_namespace") = "gru4rec_fast";
 
   m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
         "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");

@@ -1,17 +1,15 @@
+// The checks of fused_loss_fwd_bwd, shared by the CPU and CUDA implementations (which
+// register with the dispatcher from their own files).
 #include "fused_loss.h"
 
 #include <cmath>
 
 #include "common/checks.h"
 #include "common/enums.h"
-#include "cpu/fused_loss_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/fused_loss_cuda.h"
-#endif
 
 namespace gru4rec {
 
-std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd(const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale) {
+void check_fused_loss_fwd_bwd_args(const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale) {
   constexpr const char* op = "fused_loss_fwd_bwd";
   check_float(scores, op, "scores");
   check_dim(scores, 2, op, "scores");
@@ -37,17 +35,13 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd(const at::Tensor& scores, 
               smoothing);
   TORCH_CHECK(std::isfinite(bpreg), op, ": bpreg must be finite, got ", bpreg);
   TORCH_CHECK(std::isfinite(scale), op, ": scale must be finite, got ", scale);
+}
+
+std::tuple<at::Tensor, at::Tensor> run_fused_loss_fwd_bwd(FusedLossFwdBwdKernel kernel, const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale) {
+  check_fused_loss_fwd_bwd_args(scores, col_offset, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
   const at::Tensor x = scores.contiguous();
   const at::Tensor off = col_offset.numel() > 0 ? col_offset.contiguous() : col_offset;
-  if (runs_cuda_kernels(x)) {
-#ifdef WITH_CUDA
-    return fused_loss_fwd_bwd_cuda(x, off, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
-#else
-    TORCH_CHECK(false, op, ": gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  TORCH_CHECK(x.is_cpu(), op, ": 'scores' must be a CPU or CUDA tensor, got ", x.device());
-  return fused_loss_fwd_bwd_cpu(x, off, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
+  return kernel(x, off, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
 }
 
 }  // namespace gru4rec

@@ -1,15 +1,13 @@
+// The checks of topk_scores, shared by the CPU and CUDA implementations (which register
+// with the dispatcher from their own files).
 #include "topk_scores.h"
 
 #include "common/checks.h"
 #include "common/enums.h"
-#include "cpu/topk_scores_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/topk_scores_cuda.h"
-#endif
 
 namespace gru4rec {
 
-std::tuple<at::Tensor, at::Tensor> topk_scores(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size) {
+void check_topk_scores_args(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size) {
   constexpr const char* op = "topk_scores";
   check_hidden_table_ids(H, W, candidates, op, "candidates");
   check_float(b, op, "b");
@@ -43,18 +41,14 @@ std::tuple<at::Tensor, at::Tensor> topk_scores(const at::Tensor& H, const at::Te
       TORCH_CHECK(o[r + 1] >= o[r], op, ": exclude_offsets must be nondecreasing (row ", r, ")");
   }
   check_ids_in_range_cpu(candidates, W.size(0), op, "candidates");
+}
 
+std::tuple<at::Tensor, at::Tensor> run_topk_scores(TopkScoresKernel kernel, const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size) {
+  check_topk_scores_args(H, W, b, candidates, exclude_offsets, exclude_ids, k, final_act, act_a, act_b, tile_size);
   const at::Tensor Hc = H.contiguous(), Wc = W.contiguous(), bc = b.contiguous();
   const at::Tensor cc = candidates.contiguous(), oc = exclude_offsets.contiguous();
   const at::Tensor ec = exclude_ids.contiguous();
-  if (runs_cuda_kernels(H)) {
-#ifdef WITH_CUDA
-    return topk_scores_cuda(Hc, Wc, bc, cc, oc, ec, k, final_act, act_a, act_b, tile_size);
-#else
-    TORCH_CHECK(false, "topk_scores: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return topk_scores_cpu(Hc, Wc, bc, cc, oc, ec, k, final_act, act_a, act_b, tile_size);
+  return kernel(Hc, Wc, bc, cc, oc, ec, k, final_act, act_a, act_b, tile_size);
 }
 
 }  // namespace gru4rec

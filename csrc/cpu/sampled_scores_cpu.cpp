@@ -23,3 +23,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/sampled_scores.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "sampled_scores.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CPU, m) {
+  G4R_IMPL(m, "sampled_scores_forward", run_sampled_scores_forward, sampled_scores_forward_cpu);
+  G4R_IMPL(m, "sampled_scores_backward", run_sampled_scores_backward, sampled_scores_backward_cpu);
+}

@@ -60,3 +60,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cuda(cons
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/sampled_scores.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "sampled_scores.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CUDA, m) {
+  G4R_IMPL(m, "sampled_scores_forward", run_sampled_scores_forward, sampled_scores_forward_cuda);
+  G4R_IMPL(m, "sampled_scores_backward", run_sampled_scores_backward, sampled_scores_backward_cuda);
+}

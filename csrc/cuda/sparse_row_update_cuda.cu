@@ -83,3 +83,12 @@ void sparse_row_update_cuda_(at::Tensor& param, const at::Tensor& ids, const at:
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/sparse_row_update.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "sparse_row_update.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CUDA, m) {
+  G4R_IMPL(m, "sparse_row_update_", run_sparse_row_update_, sparse_row_update_cuda_);
+}

@@ -1,7 +1,7 @@
-// The emulation module compiles the real entry points (csrc/<op>.cpp) with G4R_CUDA_EMU,
-// where runs_cuda_kernels() is true for every tensor, so their CPU branch is never taken.
-// It still names the CPU kernels; these definitions satisfy the linker and raise if the
-// dispatch ever changes (the CPU kernels live in the product module, not here).
+// The emulation module compiles the C++ training loop (csrc/train_loop.cpp) with
+// G4R_CUDA_EMU, where runs_cuda_kernels() is true for every tensor, so its CPU branch is
+// never taken. It still names the CPU kernels; these definitions satisfy the linker and
+// raise if that ever changes (the CPU kernels live in the product module, not here).
 #pragma once
 #include <ATen/ATen.h>
 

@@ -10,6 +10,7 @@ allocated (docs/algorithm.md, Optimisers; FBGEMM's table-batched embeddings work
 import torch
 
 from gru4rec_fast import _ext
+from gru4rec_fast.ops import _library
 from gru4rec_fast.ops import enums
 
 # Default adapt_params per optimiser (docs/algorithm.md, Optimisers; the original's defaults).
@@ -132,7 +133,18 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
     else:
         p2d, g2d = param, grads
         s1, s2, vel, steps = state.state1, state.state2, state.velocity, state.step_count
-    _ext.ext().sparse_row_update_(p2d, ids, g2d, s1, s2, vel, steps, state.optimizer, float(lr),
+    _ext.ops().sparse_row_update_(p2d, ids, g2d, s1, s2, vel, steps, state.optimizer, float(lr),
                                   float(momentum), float(lmbd), float(eps), float(p1), float(p2),
                                   bool(deterministic))
     return param
+
+
+def register(ns):
+    """Fake kernel of sparse_row_update_: it writes in place and returns nothing (the
+    schema declares every tensor it may write, param and the four state tensors)."""
+
+    @torch.library.register_fake(f"{ns}::sparse_row_update_")
+    def _(param, ids, grads, state1, state2, velocity, step_count, optimizer, lr, momentum,
+          lmbd, eps, p1, p2, deterministic):
+        _library.same_device("sparse_row_update_", "param", param, ref_first=False, ids=ids,
+                             grads=grads)
