@@ -8,16 +8,23 @@
 
 namespace gru4rec {
 
-template <auto Run, auto Kernel>
+template <typename RunPtr>
 struct bound_kernel;
 
-// Run(kernel, args...) -> R becomes a plain function R(args...) the dispatcher can call.
-template <typename R, typename K, typename... A, R (*Run)(K, A...), K Kernel>
-struct bound_kernel<Run, Kernel> {
-  static R call(A... args) { return Run(Kernel, args...); }
+// For Run: R (*)(K kernel, A... args), bound<Run, Kernel> is the plain function
+// R(A... args) = Run(Kernel, args...) that the dispatcher calls. (The types come from
+// the pointer's type, not from a non-type parameter, which nvcc's front end rejects as
+// not deducible.)
+template <typename R, typename K, typename... A>
+struct bound_kernel<R (*)(K, A...)> {
+  template <R (*Run)(K, A...), K Kernel>
+  static R bound(A... args) {
+    return Run(Kernel, args...);
+  }
 };
 
 }  // namespace gru4rec
 
-#define G4R_IMPL(m, name, run, kernel) \
-  (m).impl(name, TORCH_FN((::gru4rec::bound_kernel<&::gru4rec::run, &::gru4rec::kernel>::call)))
+#define G4R_IMPL(m, name, run, kernel)                                                  \
+  (m).impl(name, TORCH_FN((::gru4rec::bound_kernel<decltype(&::gru4rec::run)>::template \
+                               bound<&::gru4rec::run, &::gru4rec::kernel>)))
