@@ -4,7 +4,6 @@
 
 #include "bind_ops.h"
 #include "bind_train_loop.h"
-#include "cpu/gather_rows_cpu.h"
 
 namespace g = gru4rec;
 
@@ -19,9 +18,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   }, "True when the CUDA kernels were compiled into this extension");
 
   g::bind_ops(m);
-
-  m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
-        "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");
 
   g::bind_train_loop(m);
 }

@@ -8,13 +8,16 @@
 #include <optional>
 
 #include "common/checks.h"
+#include "common/sampled_scores_products.h"
 #include "cpu/fused_loss_cpu.h"
 #include "cpu/gather_rows_cpu.h"
 #include "cpu/gru_step_cpu.h"
+#include "cpu/sampled_scores_cpu.h"
 #include "cpu/sparse_row_update_cpu.h"
 #ifdef WITH_CUDA
 #include "cuda/fused_loss_cuda.h"
 #include "cuda/gru_step_cuda.h"
+#include "cuda/sampled_scores_cuda.h"
 #include "cuda/sparse_row_update_cuda.h"
 #endif
 
@@ -59,6 +62,15 @@ std::tuple<at::Tensor, at::Tensor> loss_fwd_bwd(const at::Tensor& scores, const 
 #endif
   return fused_loss_fwd_bwd_cpu(scores, off, c.loss, c.final_act, c.final_a, c.final_b, c.bpreg,
                                 c.smoothing, c.scale);
+}
+
+// (W[Y], b[Y]) by sampled_scores' own gather, reused by the loop's forward and backward.
+std::tuple<at::Tensor, at::Tensor> gather_scored(const at::Tensor& W, const at::Tensor& b,
+                                                 const at::Tensor& Y) {
+#ifdef WITH_CUDA
+  if (runs_cuda_kernels(W)) return sampled_scores_gather_cuda(W, b, Y);
+#endif
+  return sampled_scores_gather_cpu(W, b, Y);
 }
 
 // W[ids] for a 2-D table: the prefetching CPU gather, index_select elsewhere.
@@ -212,13 +224,10 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
     x = r[0];
   }
   phase.emplace("g4r::scores");
-  // Sampled scores: the N used rows of Wy gathered once, for the forward and backward.
-  const at::Tensor WyY = gather_rows(Wy, Y);
-  const at::Tensor ByY = By.index_select(0, Y);
-  // S^T = b[Y] + W[Y] . x^T, then transposed: BLAS splits the N rows of W[Y] well over
-  // threads, while x . W[Y]^T (M = B = 32) ran 3.7x slower on 2 threads than this.
-  const at::Tensor scores =
-      at::addmm(ByY.unsqueeze(1).expand({N, B}), WyY, x.t()).t().contiguous();
+  // Sampled scores by the op's own code (csrc/common/sampled_scores_products.h), with
+  // the N used rows of Wy gathered once for the forward and the backward.
+  const auto [WyY, ByY] = gather_scored(Wy, By, Y);
+  const at::Tensor scores = sampled_scores_from_rows(x, WyY, ByY);
   at::Tensor off;
   if (c.logq > 0) {
     off = log_supp_.index_select(0, T);
@@ -236,10 +245,8 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   // scored rows (Y), in one buffer, so that one kernel call sums and applies both.
   const int64_t lead = c.mode == 0 ? B : 0;
   at::Tensor gWy = at::empty({lead + N, d_out}, Wy.options());
-  at::Tensor dx = at::mm(dS, WyY);
   at::Tensor gWyY = gWy.narrow(0, lead, N);
-  at::mm_out(gWyY, dS.t(), x);
-  at::Tensor gBy = dS.sum(0);
+  auto [dx, gBy] = sampled_scores_grads_from_rows(dS, x, WyY, gWyY);
   std::vector<std::pair<std::string, at::Tensor>> dense;  // (name, gradient)
   at::Tensor gWx0;
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
