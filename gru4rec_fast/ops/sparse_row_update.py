@@ -13,6 +13,7 @@ from gru4rec_fast import _ext
 from gru4rec_fast.ops import enums
 from gru4rec_fast.ops.enums import resolve_adapt_params
 
+
 class SparseRowState:
     """Optimiser state of one row-sparse parameter.
 
