@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
 
 namespace gru4rec {
@@ -23,8 +24,9 @@ void check_eval_rank_counts_args(const at::Tensor& H, const at::Tensor& W, const
               W.size(0), " item rows");
   TORCH_CHECK(targets.size(0) == H.size(0), op, ": targets has ", targets.size(0),
               " entries but H has ", H.size(0), " rows");
-  TORCH_CHECK(final_act >= ACT_LINEAR && final_act <= ACT_SOFTMAX_LOGIT, op,
-              ": unknown final activation code ", final_act, " (see gru4rec_fast/ops/enums.py)");
+  TORCH_CHECK(final_act >= 0 && final_act < kNumActivations, op,
+              ": unknown final activation code ", final_act, " (valid: ",
+              valid_codes(kActivations), ")");
   TORCH_CHECK(std::isfinite(noise_scale) && noise_scale >= 0.0, op,
               ": noise_scale must be finite and >= 0, got ", noise_scale);
   TORCH_CHECK(tile_size > 0, op, ": tile_size must be > 0, got ", tile_size);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
 
 namespace gru4rec {
@@ -24,11 +25,11 @@ void check_fused_loss_fwd_bwd_args(const at::Tensor& scores, const at::Tensor& c
     check_same_dtype(scores, col_offset, op, "scores", "col_offset");
     check_same_device(scores, col_offset, op, "scores", "col_offset");
   }
-  TORCH_CHECK(loss >= LOSS_CROSS_ENTROPY && loss <= LOSS_TOP1_MAX, op, ": unknown loss code ",
-              loss, " (valid 0..5: cross-entropy, xe_logit, bpr, bpr-max, top1, top1-max)");
-  TORCH_CHECK(final_act >= ACT_LINEAR && final_act <= ACT_SOFTMAX_LOGIT, op,
-              ": unknown final activation code ", final_act, " (valid 0..7: linear, relu, tanh, ",
-              "leaky, elu, selu, softmax, softmax_logit)");
+  TORCH_CHECK(loss >= 0 && loss < kNumLosses, op, ": unknown loss code ", loss, " (valid: ",
+              valid_codes(kLossNames), ")");
+  TORCH_CHECK(final_act >= 0 && final_act < kNumActivations, op,
+              ": unknown final activation code ", final_act, " (valid: ",
+              valid_codes(kActivations), ")");
   TORCH_CHECK(std::isfinite(act_a) && std::isfinite(act_b), op,
               ": activation parameters must be finite, got ", act_a, ", ", act_b);
   TORCH_CHECK(smoothing >= 0.0 && smoothing < 1.0, op, ": smoothing must be in [0, 1), got ",

@@ -9,6 +9,7 @@
 //   dact B x d   act'(candidate pre-activation), so backward needs no exp/tanh
 #include "gru_step.h"
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
 
 #include <initializer_list>
@@ -55,10 +56,10 @@ int64_t check_common(const char* op, const at::Tensor& ref, const char* ref_name
                 ": 'keep_mask' must be B x d = ", B, " x ", d, ", got ", keep_mask.sizes(),
                 " (pass an empty tensor for no dropout)");
   }
-  TORCH_CHECK(act >= ACT_LINEAR && act <= ACT_SELU, op, ": activation code ", act,
-              " is not a hidden-layer activation (valid codes ", int64_t(ACT_LINEAR), "..",
-              int64_t(ACT_SELU), ": linear, relu, tanh, leaky-X, elu-X, selu-X-Y; softmax and "
-              "softmax_logit are final activations only)");
+  TORCH_CHECK(act >= 0 && act < kNumHiddenActivations, op, ": activation code ", act,
+              " is not a hidden-layer activation (valid: ",
+              valid_codes(kActivations, kNumHiddenActivations),
+              "; the row-wise ones are final activations only)");
   return d;
 }
 

@@ -2,6 +2,7 @@
 // register with the dispatcher from their own files).
 #include "sparse_row_update.h"
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
 
 namespace gru4rec {
@@ -9,17 +10,6 @@ namespace gru4rec {
 namespace {
 
 constexpr const char* kOp = "sparse_row_update_";
-
-const char* optimizer_name(int64_t optimizer) {
-  switch (optimizer) {
-    case OPT_SGD: return "sgd";
-    case OPT_ADAGRAD: return "adagrad";
-    case OPT_RMSPROP: return "rmsprop";
-    case OPT_ADAM: return "adam";
-    case OPT_ADADELTA: return "adadelta";
-    default: return "?";
-  }
-}
 
 // A state tensor the chosen optimiser reads must be allocated with the parameter's
 // shape (or `shape`), dtype and device, and be contiguous (the kernels index it
@@ -53,15 +43,14 @@ void check_sparse_row_update_args(at::Tensor& param, const at::Tensor& ids, cons
   const int64_t n = param.size(0), d = param.size(1), M = ids.size(0);
   TORCH_CHECK(grads.size(0) == M && grads.size(1) == d, kOp, ": 'grads' has shape ", grads.sizes(),
               " but must be (len(ids), d) = (", M, ", ", d, ")");
-  TORCH_CHECK(optimizer >= OPT_SGD && optimizer <= OPT_ADADELTA, kOp, ": unknown optimizer code ",
-              optimizer, " (see gru4rec_fast/ops/enums.py)");
+  TORCH_CHECK(optimizer >= 0 && optimizer < kNumOptimizers, kOp, ": unknown optimizer code ",
+              optimizer, " (valid: ", valid_codes(kOptimizers), ")");
   TORCH_CHECK(momentum >= 0.0, kOp, ": momentum must be >= 0, got ", momentum);
-  const std::string why = std::string("optimizer '") + optimizer_name(optimizer) + "'";
-  const bool needs_state1 = optimizer != OPT_SGD;
-  const bool needs_state2 = optimizer == OPT_ADAM || optimizer == OPT_ADADELTA;
-  if (needs_state1) check_state(state1, param, param.sizes(), "state1", why.c_str());
-  if (needs_state2) check_state(state2, param, param.sizes(), "state2", why.c_str());
-  if (optimizer == OPT_ADAM) check_state(step_count, param, {n}, "step_count", why.c_str());
+  const OptimizerInfo& opt = kOptimizers[optimizer];
+  const std::string why = std::string("optimizer '") + opt.name + "'";
+  if (opt.uses_s1) check_state(state1, param, param.sizes(), "state1", why.c_str());
+  if (opt.uses_s2) check_state(state2, param, param.sizes(), "state2", why.c_str());
+  if (opt.uses_steps) check_state(step_count, param, {n}, "step_count", why.c_str());
   if (momentum > 0.0) check_state(velocity, param, param.sizes(), "velocity", "momentum > 0");
   check_ids_in_range_cpu(ids, n, kOp, "ids");
 }

@@ -3,6 +3,7 @@
 #include "topk_scores.h"
 
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
 
 namespace gru4rec {
@@ -24,8 +25,9 @@ void check_topk_scores_args(const at::Tensor& H, const at::Tensor& W, const at::
               W.size(0), " item rows");
   TORCH_CHECK(k >= 1, op, ": k must be >= 1, got ", k);
   TORCH_CHECK(tile_size > 0, op, ": tile_size must be > 0, got ", tile_size);
-  TORCH_CHECK(final_act >= ACT_LINEAR && final_act <= ACT_SOFTMAX_LOGIT, op,
-              ": unknown final activation code ", final_act, " (see gru4rec_fast/ops/enums.py)");
+  TORCH_CHECK(final_act >= 0 && final_act < kNumActivations, op,
+              ": unknown final activation code ", final_act, " (valid: ",
+              valid_codes(kActivations), ")");
   const int64_t B = H.size(0);
   // Exclusions are a CSR list per row: row r excludes exclude_ids[off[r]:off[r+1]].
   // An empty offsets tensor means "nothing excluded".

@@ -37,11 +37,9 @@ import torch
 
 from gru4rec_fast import _ext
 from gru4rec_fast.ops import _library
-from gru4rec_fast.ops.enums import parse_activation
+from gru4rec_fast.ops.enums import RANK_MODES, parse_activation
 
 DEFAULT_TILE_SIZE = 8192
-
-RANK_MODES = ("standard", "conservative", "median", "tiebreaking")
 
 
 def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", noise_scale=0.0,

@@ -12,15 +12,8 @@ import torch
 from gru4rec_fast import _ext
 from gru4rec_fast.ops import _library
 from gru4rec_fast.ops import enums
+from gru4rec_fast.ops.enums import resolve_adapt_params
 
-# Default adapt_params per optimiser (docs/algorithm.md, Optimisers; the original's defaults).
-DEFAULT_ADAPT_PARAMS = {
-    enums.OPT_SGD: (0.0, 0.0),
-    enums.OPT_ADAGRAD: (0.0, 0.0),
-    enums.OPT_RMSPROP: (0.9, 0.0),      # rho
-    enums.OPT_ADAM: (0.9, 0.999),       # beta1, beta2
-    enums.OPT_ADADELTA: (0.95, 0.0),    # rho
-}
 
 class SparseRowState:
     """Optimiser state of one row-sparse parameter.
@@ -49,15 +42,15 @@ class SparseRowState:
     """
 
     def __init__(self, param, optimizer="adagrad", momentum=0.0):
-        self.optimizer = optimizer if isinstance(optimizer, int) else enums.parse_optimizer(optimizer)
+        self.optimizer = enums.optimizer_code(optimizer)
         self.momentum = float(momentum)
         empty = param.new_empty(0)
         zeros = lambda: torch.zeros_like(param, memory_format=torch.contiguous_format)  # noqa: E731
-        opt = self.optimizer
-        self.state1 = zeros() if opt != enums.OPT_SGD else empty
-        self.state2 = zeros() if opt in (enums.OPT_ADAM, enums.OPT_ADADELTA) else empty
-        self.step_count = (param.new_zeros(param.shape[0]) if opt == enums.OPT_ADAM else empty)
-        self.velocity = zeros() if self.momentum > 0 else empty
+        used = enums.state_tensors(self.optimizer, self.momentum)
+        self.state1 = zeros() if "s1" in used else empty
+        self.state2 = zeros() if "s2" in used else empty
+        self.step_count = param.new_zeros(param.shape[0]) if "steps" in used else empty
+        self.velocity = zeros() if "velocity" in used else empty
 
     def tensors(self):
         """(state1, state2, velocity, step_count)."""
@@ -67,20 +60,6 @@ class SparseRowState:
         """The state tensors viewed as (n, 1) where the parameter is 1-D (empties stay)."""
         view = lambda t: t.view(n, 1) if t.dim() == 1 and t.numel() > 0 else t  # noqa: E731
         return view(self.state1), view(self.state2), view(self.velocity), self.step_count
-
-
-def resolve_adapt_params(optimizer, adapt_params):
-    """(p1, p2) for the optimiser: adapt_params (a number or a sequence) or the defaults."""
-    p1, p2 = DEFAULT_ADAPT_PARAMS[optimizer]
-    if adapt_params is None:
-        return p1, p2
-    if isinstance(adapt_params, (int, float)):
-        return float(adapt_params), p2
-    vals = [float(x) for x in adapt_params]
-    if len(vals) > 2:
-        raise ValueError(f"adapt_params takes at most 2 values, got {adapt_params!r}")
-    merged = vals + [p1, p2][len(vals):]
-    return merged[0], merged[1]
 
 
 def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps=1e-6,
