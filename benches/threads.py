@@ -16,7 +16,8 @@ Per process it also records what the hypotheses need: the OpenMP / BLAS librarie
 mapped into the process (one OpenMP runtime or two?), ``mkl_get_max_threads`` and
 ``omp_get_max_threads`` as torch reports them, and the involuntary context switches of
 the process's threads during the GEMM windows (spinning threads that the kernel
-preempts).
+preempts); and, sampled from outside every 10 ms, the share of the moments with two of
+its threads runnable in which both sat on the same CPU (the scheduler stacked them).
 """
 import argparse
 import json
@@ -95,18 +96,48 @@ def child(spec):
     return out
 
 
+def _thread_states(pid):
+    """[(state, last CPU, user+system ticks)] of the threads of process pid."""
+    out = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out.append((fields[0], int(fields[36]), int(fields[11]) + int(fields[12])))
+    return out
+
+
 def run_variant(name, args):
+    """One fresh process of variant ``name``; while it runs, this (parent) process samples
+    its threads every 10 ms: how often two of them are runnable on the same CPU (the
+    scheduler stacked them) and how often only one of them runs."""
     threads, env_extra = VARIANTS[name]
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(env_extra)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     spec = json.dumps(dict(threads=threads, seconds=args.seconds, windows=args.windows, fused=args.fused))
     load = os.getloadavg()[0]
-    r = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        raise RuntimeError(f"{name}: child failed: {(r.stderr or r.stdout).strip().splitlines()[-3:]}")
-    res = json.loads(r.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, __file__, "--child", spec], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    samples = stacked = 0
+    while proc.poll() is None:
+        time.sleep(0.01)
+        running = [cpu for state, cpu, _ in _thread_states(proc.pid) if state == "R"]
+        if len(running) >= 2:        # the main thread and an OpenMP worker both runnable
+            samples += 1
+            stacked += len(set(running)) < len(running)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{name}: child failed: {(err or out).strip().splitlines()[-3:]}")
+    res = json.loads(out.strip().splitlines()[-1])
     res["load"] = load
+    res["stacked"] = stacked / samples if samples else 0.0
     return res
 
 
@@ -131,7 +162,8 @@ def main(argv=None):
             fused = f", fused {res['fused_mbs']:.0f}" if "fused_mbs" in res else ""
             print(f"run {i + 1} {v:14s} load {res['load']:.2f}: GEMM loop "
                   f"{' / '.join(f'{x:.0f}' for x in res['gemm_mbs'])} steps/s{fused}, "
-                  f"{res['invol_per_s']:.0f} involuntary switches/s, mkl {res['mkl_threads']}, "
+                  f"{res['invol_per_s']:.0f} involuntary switches/s, "
+                  f"{100 * res['stacked']:.0f}% stacked, mkl {res['mkl_threads']}, "
                   f"omp {res['omp_threads']}, {' '.join(res['libs'])}", flush=True)
     from timing import format_table
     rows = []
@@ -141,14 +173,16 @@ def main(argv=None):
         row = [v, VARIANTS[v][0], " ".join(f"{k}={x}" for k, x in VARIANTS[v][1].items()) or "-",
                f"{min(per_proc):.0f} / {statistics.median(per_proc):.0f} / {max(per_proc):.0f}",
                f"{max(inner):.2f}",
-               f"{statistics.median(r['invol_per_s'] for r in runs):.0f}"]
+               f"{statistics.median(r['invol_per_s'] for r in runs):.0f}",
+               f"{100 * statistics.median(r['stacked'] for r in runs):.0f}%"]
         if args.fused:
             fz = [r["fused_mbs"] for r in runs]
             row.append(f"{min(fz):.0f} / {statistics.median(fz):.0f} / {max(fz):.0f}")
         row.append(f"{min(r['load'] for r in runs):.2f}-{max(r['load'] for r in runs):.2f}")
         rows.append(row)
     headers = ["variant", "threads", "environment", "GEMM loop steps/s per process (min / median / max)",
-               "max in-process window ratio", "involuntary switches/s"]
+               "max in-process window ratio", "involuntary switches/s",
+               "two runnable threads on one CPU"]
     headers += (["fused RSC15 xe mb/s (min / median / max)"] if args.fused else []) + ["load (1 min)"]
     text = format_table(rows, headers)
     print("\n" + text)

@@ -17,10 +17,18 @@ that the tables, the sampling distribution and the CDF have the full size while 
 sessions stay the same. That is what the scaling table varies.
 
     python benches/train.py [--device cpu|cuda] [--threads N] [--seconds S] [--repeats R]
-                            [--only published|grid|scaling] [--out DIR]
+                            [--only published|grid|scaling] [--setups NAME ...]
+                            [--no-reference] [--no-floor] [--out DIR]
+
+GEMM floor: each fused run also times, in the same process at the same threads, a
+tight loop of exactly the step's matrix products at the step's shapes
+(benches/gemm_floor.py); "fused time / floor time" is how far the whole step is from
+that floor (1.0x = nothing but the GEMMs).
 
 Timings on shared machines drift by tens of percent; --repeats runs each backend R
-times, interleaved with the other, and reports the median run.
+times, interleaved with the other, and the tables show min / median / max over the
+runs, the fused/reference ratio of each interleaved pair and the fused/floor ratio of
+each fused process (min / median / max of those ratios).
 
 Prints tables (mini-batches/s, events/s, speed-up, peak RSS / GPU memory) and writes
 them with a PNG plot (matplotlib, if installed) to --out.
@@ -296,6 +304,8 @@ def main(argv=None):
     ap.add_argument("--only", choices=["published", "grid", "scaling"], nargs="*")
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--no-floor", action="store_true", help="skip the GEMM floor")
+    ap.add_argument("--setups", nargs="*", default=None, metavar="NAME",
+                    help="only the published setups of these names (e.g. 'rsc15 xe+logq')")
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs per backend, interleaved; the tables show the median run")
     ap.add_argument("--out", default=None, help="folder for train.md and train.png")
@@ -321,6 +331,11 @@ def main(argv=None):
             bks = ["fused"]
         else:
             setups = PUBLISHED if part == "published" else grid()
+            if part == "published" and args.setups:
+                unknown = set(args.setups) - set(PUBLISHED)
+                if unknown:
+                    raise SystemExit(f"unknown setups {sorted(unknown)}; known: {list(PUBLISHED)}")
+                setups = {k: v for k, v in setups.items() if k in args.setups}
             bks = backends
         rows = []
         for name, (hyper, n_items) in setups.items():
