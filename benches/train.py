@@ -299,7 +299,8 @@ def plot(results, path, machine):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads (default: gru4rec_fast's default, the physical cores)")
     ap.add_argument("--seconds", type=float, default=6.0, help="measurement window per run")
     ap.add_argument("--only", choices=["published", "grid", "scaling"], nargs="*")
     ap.add_argument("--no-reference", action="store_true")
@@ -317,6 +318,9 @@ def main(argv=None):
         return
     import torch
     from timing import machine_name
+    from gru4rec_fast import cpu_threads
+    if args.threads is None:
+        args.threads = cpu_threads.default_threads()
     torch.set_num_threads(args.threads)
     machine = machine_name(args.device)
     parts = args.only or ["published", "grid", "scaling"]
