@@ -1,24 +1,27 @@
-"""The default number of CPU threads: the physical cores this process may run on.
+"""The default number of CPU threads: the physical cores this process may run on, less
+one core left to everything else.
 
-Hyperthreads share a core's arithmetic units, so a second thread per core adds little to
-this model's GEMMs while it doubles the synchronisation at every parallel region (see
-docs/threads.md). The default is applied once per process, when training or evaluation
-first starts (``apply_default``), and only when the user has not chosen: an
-``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` environment variable, a ``torch.set_num_threads``
-call made before that point (torch's thread count then differs from its own start-up
-value), or an explicit ``threads`` argument (the CLI's ``--threads``) each win.
+Hyperthreads share a core's arithmetic units, so they are not counted. One core is left
+free because every GEMM of the step (MKL splits even a 13 us 100 x 32 x 100 product over
+all threads) and every ATen parallel loop is a fork/join of the whole OpenMP team, tens
+of times per millisecond: when the team holds every core, any other runnable thread (the
+OS, another process) preempts one member and the others wait at the join for its time
+slice. On the 2-core VM measured (benches/results/cpu_threads_2026-11-29.md) two threads
+ran 10-20x slower than one whenever anything else ran, and were fast or slow per process
+on an idle machine; one thread was steady. docs/threads.md has the figures and the
+reasons.
 
-``prepare_environment`` sets the OpenMP runtime's settings that must be in place before
-the runtime starts, i.e. before ``import torch``; the CLI's entry point calls it.
+The default is applied once per process, when training or evaluation first starts
+(``apply_default``), and only when the user has not chosen: an ``OMP_NUM_THREADS`` /
+``MKL_NUM_THREADS`` environment variable, a ``torch.set_num_threads`` call made before
+that point (torch's thread count then differs from its own start-up value), or an
+explicit ``threads`` argument (the CLI's ``--threads``) each win.
 """
 import os
-import sys
 
 USER_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 SYSFS_CPU = "/sys/devices/system/cpu"
-
-# OpenMP settings for the CLI's processes, unless the user set them (docs/threads.md).
-OPENMP_DEFAULTS = {}
+RESERVED_CORES = 1      # left to the OS and other processes (see the module doc)
 
 _applied = False
 
@@ -84,9 +87,12 @@ def user_thread_count(environ=None):
 
 def default_threads(environ=None, cpus=None, sysfs=SYSFS_CPU):
     """The thread count gru4rec_fast uses when the user did not choose one: the user's
-    environment setting if any, else the physical cores (``physical_cores``)."""
+    environment setting if any, else the physical cores less ``RESERVED_CORES`` (at
+    least 1)."""
     user = user_thread_count(environ)
-    return user if user is not None else physical_cores(cpus, sysfs)
+    if user is not None:
+        return user
+    return max(1, physical_cores(cpus, sysfs) - RESERVED_CORES)
 
 
 def apply_default(threads=None, environ=None, cpus=None, sysfs=SYSFS_CPU):
@@ -113,20 +119,7 @@ def apply_default(threads=None, environ=None, cpus=None, sysfs=SYSFS_CPU):
     logical = len(allowed_cpus() if cpus is None else list(cpus))
     if torch.get_num_threads() != logical:       # the user called torch.set_num_threads
         return torch.get_num_threads()
-    n = physical_cores(cpus, sysfs)
+    n = default_threads(environ, cpus, sysfs)
     if n != torch.get_num_threads():
         torch.set_num_threads(n)
     return n
-
-
-def prepare_environment(environ=None):
-    """Put ``OPENMP_DEFAULTS`` into the environment where the user has not set them; for
-    the CLI's entry point, before torch is imported (the OpenMP runtime reads them once,
-    when it loads). Returns the names set; none if torch is already loaded."""
-    environ = os.environ if environ is None else environ
-    if "torch" in sys.modules:
-        return []
-    added = [k for k in OPENMP_DEFAULTS if k not in environ]
-    for k in added:
-        environ[k] = OPENMP_DEFAULTS[k]
-    return added

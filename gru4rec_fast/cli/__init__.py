@@ -36,9 +36,6 @@ def build_parser():
 
 
 def main(argv=None):
-    # OpenMP settings take effect only if set before torch loads its OpenMP runtime.
-    from gru4rec_fast.cpu_threads import prepare_environment
-    prepare_environment()
     from gru4rec_fast.data.errors import DataError
     argv = list(sys.argv[1:] if argv is None else argv)
     # run.py style: `gru4rec-fast PATH -ps ...` means `gru4rec-fast train PATH -ps ...`

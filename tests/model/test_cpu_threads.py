@@ -2,8 +2,6 @@
 fake sysfs trees, and the user's own choice (environment, torch.set_num_threads,
 --threads) winning over the default."""
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -99,12 +97,26 @@ def test_user_thread_count_rejects_bad_values_by_name(value):
         cpu_threads.user_thread_count({"OMP_NUM_THREADS": value})
 
 
-def test_default_is_the_physical_cores(tmp_path, restore_threads):
-    topo = smt(1, 3)                       # 3 logical CPUs, one core
+@pytest.mark.parametrize("cores,per_core,expected", [
+    (4, 2, 3),        # 8 logical CPUs on 4 cores: 4 cores less the one left free
+    (2, 1, 1),        # this VM
+    (1, 3, 1),        # at least one thread
+])
+def test_default_is_the_physical_cores_less_one(tmp_path, restore_threads, cores, per_core,
+                                                expected):
+    topo = smt(cores, per_core)
     sysfs = fake_sysfs(tmp_path, topo)
-    torch.set_num_threads(3)               # torch's start-up count: the logical CPUs
-    assert cpu_threads.apply_default(environ={}, cpus=[0, 1, 2], sysfs=sysfs) == 1
-    assert torch.get_num_threads() == 1
+    logical = sorted(topo)
+    assert cpu_threads.default_threads(environ={}, cpus=logical, sysfs=sysfs) == expected
+    torch.set_num_threads(len(logical))    # torch's start-up count: the logical CPUs
+    assert cpu_threads.apply_default(environ={}, cpus=logical, sysfs=sysfs) == expected
+    assert torch.get_num_threads() == expected
+
+
+def test_default_threads_follow_the_environment(tmp_path):
+    sysfs = fake_sysfs(tmp_path, smt(4, 2))
+    assert cpu_threads.default_threads(environ={"OMP_NUM_THREADS": "6"}, cpus=range(8),
+                                       sysfs=sysfs) == 6
 
 
 def test_default_applied_once_per_process(tmp_path, restore_threads):
@@ -157,31 +169,3 @@ def test_cli_threads_argument(tmp_path, capsys, restore_threads):
     assert torch.get_num_threads() == 1
     threads_arg(None)                      # no choice: the default comes at fit/evaluate
     assert torch.get_num_threads() == 1
-
-
-def test_prepare_environment_keeps_the_users_settings(monkeypatch):
-    monkeypatch.setattr(cpu_threads, "OPENMP_DEFAULTS", {"OMP_WAIT_POLICY": "PASSIVE"})
-    monkeypatch.delitem(sys.modules, "torch")       # as at the CLI's entry point
-    env = {}
-    assert cpu_threads.prepare_environment(env) == ["OMP_WAIT_POLICY"]
-    assert env == {"OMP_WAIT_POLICY": "PASSIVE"}
-    env = {"OMP_WAIT_POLICY": "ACTIVE"}
-    assert cpu_threads.prepare_environment(env) == []
-    assert env == {"OMP_WAIT_POLICY": "ACTIVE"}
-
-
-def test_prepare_environment_too_late_once_torch_is_loaded(monkeypatch):
-    monkeypatch.setattr(cpu_threads, "OPENMP_DEFAULTS", {"OMP_WAIT_POLICY": "PASSIVE"})
-    env = {}
-    assert cpu_threads.prepare_environment(env) == [] and env == {}
-
-
-def test_cli_entry_point_imports_no_torch_before_main():
-    """The console script imports gru4rec_fast.cli, then calls main(), which prepares
-    the OpenMP environment before anything loads torch."""
-    code = "import sys, gru4rec_fast.cli; print('torch' in sys.modules)"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=root)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=root, check=True)
-    assert out.stdout.strip() == "False"
