@@ -18,6 +18,8 @@ mapped into the process (one OpenMP runtime or two?), ``mkl_get_max_threads`` an
 the process's threads during the GEMM windows (spinning threads that the kernel
 preempts); and, sampled from outside every 10 ms, the share of the moments with two of
 its threads runnable in which both sat on the same CPU (the scheduler stacked them).
+That share counts every thread of the child (numpy's OpenBLAS worker and allocator
+threads too), so it reads high for one-thread processes as well: a hint, not a proof.
 """
 import argparse
 import json
