@@ -14,7 +14,7 @@ reasons.
 The default is applied once per process, when training or evaluation first starts
 (``apply_default``), and only when the user has not chosen: an ``OMP_NUM_THREADS`` /
 ``MKL_NUM_THREADS`` environment variable, a ``torch.set_num_threads`` call made before
-that point (torch's thread count then differs from its own start-up value), or an
+that point (torch's thread count then differs from the counts it starts with), or an
 explicit ``threads`` argument (the CLI's ``--threads``) each win.
 """
 import os
@@ -95,14 +95,26 @@ def default_threads(environ=None, cpus=None, sysfs=SYSFS_CPU):
     return max(1, physical_cores(cpus, sysfs) - RESERVED_CORES)
 
 
+def _torch_startup_counts(cpus=None, sysfs=SYSFS_CPU):
+    """The thread counts torch may start with: the logical CPUs (OpenMP's count, which
+    follows the affinity mask) or the physical cores (ATen's cpuinfo-based default on
+    machines with hyperthreads, counted over all CPUs of the machine)."""
+    mask = allowed_cpus() if cpus is None else list(cpus)
+    counts = {len(mask), physical_cores(mask, sysfs)}
+    if cpus is None:
+        n = os.cpu_count() or 1
+        counts |= {n, physical_cores(range(n), sysfs)}
+    return counts
+
+
 def apply_default(threads=None, environ=None, cpus=None, sysfs=SYSFS_CPU):
     """Set torch's intra-op thread count for training/evaluation; returns the count in use.
 
     ``threads`` (an explicit choice, e.g. the CLI's ``--threads``) is always applied.
     Otherwise the default is applied at most once per process, and only if the user did
-    not choose: no ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` and torch still at its
-    start-up thread count (which is the number of logical CPUs of the affinity mask; a
-    different count means ``torch.set_num_threads`` was called)."""
+    not choose: no ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` and torch still at a count
+    it starts with (the logical CPUs or the physical cores; any other count means
+    ``torch.set_num_threads`` was called)."""
     global _applied
     import torch
     if threads is not None:
@@ -116,9 +128,8 @@ def apply_default(threads=None, environ=None, cpus=None, sysfs=SYSFS_CPU):
     _applied = True
     if user_thread_count(environ) is not None:
         return torch.get_num_threads()
-    logical = len(allowed_cpus() if cpus is None else list(cpus))
-    if torch.get_num_threads() != logical:       # the user called torch.set_num_threads
-        return torch.get_num_threads()
+    if torch.get_num_threads() not in _torch_startup_counts(cpus, sysfs):
+        return torch.get_num_threads()           # the user called torch.set_num_threads
     n = default_threads(environ, cpus, sysfs)
     if n != torch.get_num_threads():
         torch.set_num_threads(n)

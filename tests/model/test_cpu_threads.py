@@ -113,6 +113,15 @@ def test_default_is_the_physical_cores_less_one(tmp_path, restore_threads, cores
     assert torch.get_num_threads() == expected
 
 
+def test_default_replaces_torchs_physical_core_start(tmp_path, restore_threads):
+    # torch starts at the physical cores where there are hyperthreads (ATen's cpuinfo
+    # default): that is no user choice either
+    sysfs = fake_sysfs(tmp_path, smt(4, 2))
+    torch.set_num_threads(4)
+    assert cpu_threads.apply_default(environ={}, cpus=range(8), sysfs=sysfs) == 3
+    assert torch.get_num_threads() == 3
+
+
 def test_default_threads_follow_the_environment(tmp_path):
     sysfs = fake_sysfs(tmp_path, smt(4, 2))
     assert cpu_threads.default_threads(environ={"OMP_NUM_THREADS": "6"}, cpus=range(8),
@@ -130,7 +139,7 @@ def test_default_applied_once_per_process(tmp_path, restore_threads):
 
 def test_torch_set_num_threads_wins(tmp_path, restore_threads):
     sysfs = fake_sysfs(tmp_path, smt(1, 3))
-    torch.set_num_threads(2)               # differs from the 3 logical CPUs: the user chose
+    torch.set_num_threads(2)     # neither the 3 logical CPUs nor the 1 core: the user chose
     assert cpu_threads.apply_default(environ={}, cpus=[0, 1, 2], sysfs=sysfs) == 2
     assert torch.get_num_threads() == 2
 
