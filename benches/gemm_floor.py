@@ -22,8 +22,9 @@ items, d the layer width and d_in its input width:
 Outputs are preallocated (``out=``), so the floor holds no allocation; each product is
 one Python call into ATen (about 2-4 us each, i.e. 1-3% of an RSC15 step), which the
 fused step, calling from C++, does not pay: the floor is slightly pessimistic.
-If the step's products change, change this list with them (tests do not hold it to
-the C++ loop; benches/train.py prints the list's size beside the figures).
+tests/model/test_gemm_floor.py holds this list to the C++ loop: the GEMM shapes
+recorded by torch.profiler under one step's g4r:: phases must equal these products'
+(every embedding mode, two layers); if the step's products change, change the list.
 """
 import time
 
