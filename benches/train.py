@@ -300,7 +300,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None,
-                    help="CPU threads (default: gru4rec_fast's default, the physical cores)")
+                    help="CPU threads (default: gru4rec_fast's default, docs/threads.md)")
     ap.add_argument("--seconds", type=float, default=6.0, help="measurement window per run")
     ap.add_argument("--only", choices=["published", "grid", "scaling"], nargs="*")
     ap.add_argument("--no-reference", action="store_true")

@@ -123,8 +123,8 @@ def add_column_keys(p):
 def add_threads(p):
     """The --threads argument (CPU intra-op threads) of the commands that train or evaluate."""
     p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads (default: the physical cores, unless OMP_NUM_THREADS is "
-                   "set; see docs/threads.md)")
+                   help="CPU threads (default: the physical cores less one, at least 1, unless "
+                   "OMP_NUM_THREADS is set; see docs/threads.md)")
 
 
 def threads_arg(threads):
