@@ -173,7 +173,7 @@ class GRU4Rec:
         serves both the first start and every restart.
         """
         p = self.hyper
-        cpu_threads.apply_default()     # physical cores, unless the user chose (once per process)
+        cpu_threads.apply_default()     # docs/threads.md, unless the user chose (once per process)
         if not isinstance(sample_store_size, (int, np.integer)) or sample_store_size < 0:
             raise ValueError(f"sample_store_size must be an integer >= 0, got {sample_store_size!r}")
         if resume and checkpoint_dir is None:
