@@ -17,10 +17,18 @@ that the tables, the sampling distribution and the CDF have the full size while 
 sessions stay the same. That is what the scaling table varies.
 
     python benches/train.py [--device cpu|cuda] [--threads N] [--seconds S] [--repeats R]
-                            [--only published|grid|scaling] [--out DIR]
+                            [--only published|grid|scaling] [--setups NAME ...]
+                            [--no-reference] [--no-floor] [--out DIR]
+
+GEMM floor: each fused run also times, in the same process at the same threads, a
+tight loop of exactly the step's matrix products at the step's shapes
+(benches/gemm_floor.py); "fused time / floor time" is how far the whole step is from
+that floor (1.0x = nothing but the GEMMs).
 
 Timings on shared machines drift by tens of percent; --repeats runs each backend R
-times, interleaved with the other, and reports the median run.
+times, interleaved with the other, and the tables show min / median / max over the
+runs, the fused/reference ratio of each interleaved pair and the fused/floor ratio of
+each fused process (min / median / max of those ratios).
 
 Prints tables (mini-batches/s, events/s, speed-up, peak RSS / GPU memory) and writes
 them with a PNG plot (matplotlib, if installed) to --out.
@@ -80,7 +88,11 @@ def grid():
 # --------------------------------------------------------------------------------------
 # One measurement (runs in the subprocess)
 # --------------------------------------------------------------------------------------
-def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, seed=0):
+def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, seed=0,
+            floor=True):
+    """Mini-batches/s of one backend on one setup (in this process), and with ``floor``
+    the GEMM floor of the same step measured right after, in the same process at the same
+    threads (benches/gemm_floor.py), so that the ratio is free of between-process drift."""
     import numpy as np
     import torch
 
@@ -164,8 +176,15 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, 
     events = int(sched.step_offsets[marks["t_end"]] - sched.step_offsets[marks["t_start"]])
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     gpu_gb = torch.cuda.max_memory_allocated() / 2**30 if is_cuda else None
-    return dict(mbs=1.0 / seconds_per_step, eps=events / steps / seconds_per_step, steps=steps,
-                window_s=window, block_s=block_seconds, rss_gb=rss_gb, gpu_gb=gpu_gb)
+    out = dict(mbs=1.0 / seconds_per_step, eps=events / steps / seconds_per_step, steps=steps,
+               window_s=window, block_s=block_seconds, rss_gb=rss_gb, gpu_gb=gpu_gb)
+    if floor:
+        from gemm_floor import floor_seconds_per_step, step_products
+        ops = step_products(weights, p["layers"], network.embedding_mode(p), p["batch_size"],
+                            p["n_sample"], seed=seed)
+        out["floor_mbs"] = 1.0 / floor_seconds_per_step(ops, seconds=min(seconds, 3.0), sync=sync)
+        out["n_products"] = len(ops)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -173,15 +192,19 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, 
 # --------------------------------------------------------------------------------------
 def run_sub(name, hyper, n_items, backend, args):
     spec = json.dumps(dict(hyper=hyper, n_items=n_items, backend=backend, device=args.device,
-                           threads=args.threads, seconds=args.seconds))
+                           threads=args.threads, seconds=args.seconds,
+                           floor=backend == "fused" and not args.no_floor))
     r = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True, text=True)
     if r.returncode != 0:
         tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
         print(f"  {name} [{backend}] FAILED: {' / '.join(tail)}", flush=True)
         return None
     res = json.loads(r.stdout.strip().splitlines()[-1])
+    floor = (f", GEMM floor {res['floor_mbs']:.1f} mb/s ({res['n_products']} products; "
+             f"fused/floor {res['floor_mbs'] / res['mbs']:.2f}x)") if "floor_mbs" in res else ""
     print(f"  {name} [{backend}]: {res['mbs']:.1f} mb/s over {res['steps']} steps "
-          f"(block draw {res['block_s']:.2f} s), peak RSS {res['rss_gb']:.2f} GB", flush=True)
+          f"(block draw {res['block_s']:.2f} s){floor}, peak RSS {res['rss_gb']:.2f} GB, "
+          f"load {os.getloadavg()[0]:.2f}", flush=True)
     return res
 
 
@@ -192,24 +215,51 @@ def median_run(runs):
     return sorted(runs, key=lambda r: r["mbs"])[len(runs) // 2]
 
 
+def spread(values, fmt="{:.1f}"):
+    """'min / median / max' of values (just the value when there is one)."""
+    v = sorted(values)
+    if len(v) == 1:
+        return fmt.format(v[0])
+    med = v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+    return " / ".join(fmt.format(x) for x in (v[0], med, v[-1]))
+
+
 def table(title, rows, with_ref, machine):
+    """rows: (name, n_items, fused runs, reference runs or None); each runs list holds
+    the interleaved runs' results (None for a failed run)."""
     from timing import format_table
-    headers = ["setup", "items", "fused mb/s", "fused events/s"]
+    many = REPEATS[0] > 1
+    sp = " (min / median / max)" if many else ""
+    headers = ["setup", "items", f"fused mb/s{sp}", "fused events/s"]
     if with_ref:
-        headers += ["reference mb/s", "speed-up"]
-    headers += ["fused peak RSS GB"] + (["fused peak GPU GB"] if rows and rows[0][2] and rows[0][2]["gpu_gb"] is not None else [])
+        headers += [f"reference mb/s{sp}", f"fused/reference{' (per pair)' if many else ''}"]
+    with_floor = any(r and "floor_mbs" in r for _, _, fr, _ in rows for r in fr)
+    if with_floor:
+        headers += [f"GEMM floor mb/s{sp}", f"fused time / floor time{' (per process)' if many else ''}"]
+    headers += ["fused peak RSS GB"]
+    with_gpu = any(r and r["gpu_gb"] is not None for _, _, fr, _ in rows for r in fr)
+    headers += ["fused peak GPU GB"] if with_gpu else []
     out = []
-    for name, n_items, f, r in rows:
-        line = [name, f"{n_items:,}", f"{f['mbs']:.1f}" if f else "failed",
-                f"{f['eps']:,.0f}" if f else "-"]
+    for name, n_items, fr, rr in rows:
+        f_ok = [r for r in fr if r]
+        fm = median_run(f_ok)
+        line = [name, f"{n_items:,}", spread([r["mbs"] for r in f_ok]) if f_ok else "failed",
+                f"{fm['eps']:,.0f}" if fm else "-"]
         if with_ref:
-            line += [f"{r['mbs']:.1f}" if r else "failed",
-                     f"{f['mbs'] / r['mbs']:.2f}x" if (f and r) else "-"]
-        line.append(f"{f['rss_gb']:.2f}" if f else "-")
-        if len(headers) > len(line):
-            line.append(f"{f['gpu_gb']:.2f}" if f else "-")
+            r_ok = [r for r in (rr or []) if r]
+            pairs = [f["mbs"] / r["mbs"] for f, r in zip(fr, rr or []) if f and r]
+            line += [spread([r["mbs"] for r in r_ok]) if r_ok else "failed",
+                     spread(pairs, "{:.2f}x") if pairs else "-"]
+        if with_floor:
+            fl = [r for r in f_ok if "floor_mbs" in r]
+            line += [spread([r["floor_mbs"] for r in fl]) if fl else "-",
+                     spread([r["floor_mbs"] / r["mbs"] for r in fl], "{:.2f}x") if fl else "-"]
+        line.append(f"{fm['rss_gb']:.2f}" if fm else "-")
+        if with_gpu:
+            line.append(f"{fm['gpu_gb']:.2f}" if fm and fm["gpu_gb"] is not None else "-")
         out.append(line)
-    return f"### {title} ({machine}; median of {REPEATS[0]} interleaved runs)\n\n" + format_table(out, headers)
+    how = f"{REPEATS[0]} interleaved runs" if many else "one run"
+    return f"### {title} ({machine}; {how})\n\n" + format_table(out, headers)
 
 
 def plot(results, path, machine):
@@ -249,10 +299,14 @@ def plot(results, path, machine):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="CPU threads (default: gru4rec_fast's default, docs/threads.md)")
     ap.add_argument("--seconds", type=float, default=6.0, help="measurement window per run")
     ap.add_argument("--only", choices=["published", "grid", "scaling"], nargs="*")
     ap.add_argument("--no-reference", action="store_true")
+    ap.add_argument("--no-floor", action="store_true", help="skip the GEMM floor")
+    ap.add_argument("--setups", nargs="*", default=None, metavar="NAME",
+                    help="only the published setups of these names (e.g. 'rsc15 xe+logq')")
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs per backend, interleaved; the tables show the median run")
     ap.add_argument("--out", default=None, help="folder for train.md and train.png")
@@ -264,6 +318,9 @@ def main(argv=None):
         return
     import torch
     from timing import machine_name
+    from gru4rec_fast import cpu_threads
+    if args.threads is None:
+        args.threads = cpu_threads.default_threads()
     torch.set_num_threads(args.threads)
     machine = machine_name(args.device)
     parts = args.only or ["published", "grid", "scaling"]
@@ -278,6 +335,11 @@ def main(argv=None):
             bks = ["fused"]
         else:
             setups = PUBLISHED if part == "published" else grid()
+            if part == "published" and args.setups:
+                unknown = set(args.setups) - set(PUBLISHED)
+                if unknown:
+                    raise SystemExit(f"unknown setups {sorted(unknown)}; known: {list(PUBLISHED)}")
+                setups = {k: v for k, v in setups.items() if k in args.setups}
             bks = backends
         rows = []
         for name, (hyper, n_items) in setups.items():
@@ -287,7 +349,7 @@ def main(argv=None):
                     runs[backend].append(run_sub(name, hyper, n_items, backend, args))
             for backend in bks:
                 results[(name, backend)] = median_run(runs[backend])
-            rows.append((name, n_items, results[(name, "fused")], results.get((name, "reference"))))
+            rows.append((name, n_items, runs["fused"], runs.get("reference")))
         sections.append(table({"published": "Published setups (shapes of examples/params/)",
                                "grid": "Batch size x layers grid (bpr-max / elu-0.5)",
                                "scaling": "Catalogue size scaling (fused)"}[part],

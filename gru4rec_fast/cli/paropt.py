@@ -57,7 +57,8 @@ def add_arguments(p):
     p.add_argument("--workers", metavar="K", type=int, default=1,
                    help="worker processes on this machine, one trial at a time each")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads per worker (default: CPU cores / K)")
+                   help="torch CPU threads per worker (default: gru4rec_fast's default thread "
+                   "count / K, at least 1; see docs/threads.md)")
     p.add_argument("--timeout", metavar="SECONDS", type=float, default=None,
                    help="start no trial after this many seconds")
     p.add_argument("--seed", type=int, default=None,
@@ -114,7 +115,8 @@ def _config(args):
     except SpaceError as e:
         raise CLIError(str(e)) from None
     fixed = _fixed(args.fixed_parameters)
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
+    from gru4rec_fast.cpu_threads import default_threads
+    threads = args.threads or max(1, default_threads() // args.workers)
     storage = args.storage or "sqlite:///" + os.path.abspath(os.path.join(args.out, "study.db"))
     return TuneConfig(
         train=os.path.abspath(args.train), test=os.path.abspath(args.test), space=space,

@@ -102,6 +102,7 @@ def add_arguments(p):
     p.add_argument("--backend", default="fused", choices=("fused", "reference"))
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--eval_batch_size", type=int, default=512)
+    add_threads(p)
     p.add_argument("--warm-start", dest="warm_start", metavar="MODEL",
                    help="continue training the saved MODEL on PATH (the new events only; new "
                    "items are added to its catalogue; the model keeps its own seed); -ps/-pf "
@@ -121,6 +122,24 @@ def add_column_keys(p):
     p.add_argument("-tk", "--time_key", default="Time")
 
 
+def add_threads(p):
+    """The --threads argument (CPU intra-op threads) of the commands that train or evaluate."""
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: the physical cores less one, at least 1, unless "
+                   "OMP_NUM_THREADS is set; see docs/threads.md)")
+
+
+def threads_arg(threads):
+    """Apply a --threads argument (None: gru4rec_fast's default, applied when training or
+    evaluation starts); a bad value is a CLIError."""
+    if threads is None:
+        return
+    if threads < 1:
+        raise CLIError(f"--threads must be >= 1, got {threads}")
+    from gru4rec_fast import cpu_threads
+    cpu_threads.apply_default(threads)
+
+
 def device_arg(arg):
     """The torch device of a -d/--device argument (default: cuda if present)."""
     import torch
@@ -138,6 +157,7 @@ def device_arg(arg):
 def run(args):
     from gru4rec_fast.model import GRU4Rec, evaluate
     device = device_arg(args.device)
+    threads_arg(args.threads)
     if any(m < 1 for m in args.measure):
         raise CLIError(f"-m/--measure: cutoffs must be positive integers, got {args.measure}")
     if args.sample_store_size < 0:

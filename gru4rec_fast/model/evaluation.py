@@ -10,6 +10,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
+from gru4rec_fast import cpu_threads
 from gru4rec_fast.model.forward import forward_step, ops_module
 from gru4rec_fast.model.training import EpochTensors
 from gru4rec_fast.ops.enums import RANK_MODES
@@ -60,6 +61,7 @@ def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, i
     if mode not in MODES:
         raise ValueError(f"evaluate: unknown mode {mode!r}; valid: {', '.join(MODES)}")
     cutoffs = _check_cutoffs(cutoffs)
+    cpu_threads.apply_default()         # docs/threads.md, unless the user chose (once per process)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"evaluate: batch_size must be a positive integer, got {batch_size!r}")
     ds = model._as_dataset(test_data, session_key, item_key, time_key,

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from gru4rec_fast import cpu_threads
 from gru4rec_fast.data import DataError, SampleStore, SessionDataset
 from gru4rec_fast.data._progress import bar
 from gru4rec_fast.model import checkpoint as CK, network, optim_state as OS, params as P
@@ -172,6 +173,7 @@ class GRU4Rec:
         serves both the first start and every restart.
         """
         p = self.hyper
+        cpu_threads.apply_default()     # docs/threads.md, unless the user chose (once per process)
         if not isinstance(sample_store_size, (int, np.integer)) or sample_store_size < 0:
             raise ValueError(f"sample_store_size must be an integer >= 0, got {sample_store_size!r}")
         if resume and checkpoint_dir is None:

@@ -133,9 +133,9 @@ def run_worker(cfg, index=0, barrier=None):
     """Run trials of the study until it holds cfg.n_trials trials (or cfg.timeout);
     returns the number of trials this worker ran."""
     import optuna
-    import torch
+    from gru4rec_fast import cpu_threads
     from gru4rec_fast.tune.objective import Objective
-    torch.set_num_threads(cfg.threads)
+    cpu_threads.apply_default(cfg.threads)     # an explicit count: fit keeps it
     study = open_study(cfg, index)
     objective = Objective(cfg)
     if barrier is not None:        # start together, so that K workers share the trials
