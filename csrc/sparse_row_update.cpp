@@ -19,7 +19,7 @@ const char* optimizer_name(int64_t optimizer) {
     case OPT_RMSPROP: return "rmsprop";
     case OPT_ADAM: return "adam";
     case OPT_ADADELTA: return "adadelta";
-    default: return "?";
+    default: TORCH_CHECK(false, kOp, ": unknown optimizer code ", optimizer);
   }
 }
 
