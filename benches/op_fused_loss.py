@@ -17,6 +17,12 @@ SETUPS = [
     ("Diginetica-like", 32, 2080, "bpr-max", "elu-1", 0.9, False),
     ("RSC15", 32, 2080, "cross-entropy", "softmax", 0.0, True),
     ("Rees46", 240, 2288, "cross-entropy", "softmax", 0.0, True),
+    # the other losses and activations, at the RSC15 shape (one row loop each)
+    ("RSC15-shape", 32, 2080, "xe_logit", "softmax_logit", 0.0, True),
+    ("RSC15-shape", 32, 2080, "bpr", "tanh", 0.0, False),
+    ("RSC15-shape", 32, 2080, "top1", "relu", 0.0, False),
+    ("RSC15-shape", 32, 2080, "top1-max", "linear", 0.0, False),
+    ("RSC15-shape", 32, 2080, "bpr-max", "selu-1.0507-1.6733", 1.0, False),
 ]
 
 

@@ -66,7 +66,7 @@ G4R_HD T act_derivative(int64_t act, T x, T y, T a, T b) {
   }
 }
 
-// Numerically stable logistic function and log-sigmoid.
+// Numerically stable logistic function (the GRU's gates).
 template <typename T>
 G4R_HD T stable_sigmoid(T x) {
   if (x >= T(0)) {
@@ -77,19 +77,6 @@ G4R_HD T stable_sigmoid(T x) {
   return e / (T(1) + e);
 }
 
-// sigmoid(v) and sigmoid'(v) = sig (1 - sig) in one exp, stable for any |v|.
-template <typename T>
-G4R_HD void sigmoid_pair(T v, T& sig, T& dsig) {
-  const T e = g4r_exp(-::fabs(v));
-  const T inv = T(1) / (T(1) + e);
-  sig = v >= T(0) ? inv : e * inv;
-  dsig = e * inv * inv;
-}
-
-// log(sigmoid(x)) = -softplus(-x), exact for |x| up to the float range.
-template <typename T>
-G4R_HD T log_sigmoid(T x) {
-  return x >= T(0) ? -g4r_log1p(g4r_exp(-x)) : x - g4r_log1p(g4r_exp(x));
-}
+// The losses' sigmoid helpers (sigmoid_pair, -log sigmoid) are in losses.h.
 
 }  // namespace gru4rec

@@ -19,6 +19,14 @@ G4R_HD double g4r_sqrt(double x) { return ::sqrt(x); }
 G4R_HD float g4r_pow(float a, float b) { return ::powf(a, b); }
 G4R_HD double g4r_pow(double a, double b) { return ::pow(a, b); }
 
+// Adam's bias correction 1 - beta^t of a row's step count t, in double on CPU and CUDA
+// alike: powf and pow-then-round differ in the last bit, which the Adam step magnifies
+// (1 - beta2^t is small for the first steps). One call per row, so double costs nothing.
+template <typename T>
+G4R_HD T adam_bias_correction(T beta, T steps) {
+  return T(1) - static_cast<T>(g4r_pow(static_cast<double>(beta), static_cast<double>(steps)));
+}
+
 template <typename T>
 struct OptimizerHyper {
   T lr, momentum, lmbd, eps, p1, p2;  // p1, p2: rho, or Adam's beta1, beta2

@@ -5,7 +5,12 @@
 // treated as its own variable (dL/dd is added to g_ii), then the chain rule through
 // the activation. Element-wise loops are written so that GCC vectorises them: no
 // library calls in the hot float loops (exp is a branch-free polynomial, below),
-// selects instead of branches, reductions over 8 independent lanes.
+// selects instead of branches, reductions over 8 independent lanes. The loss terms and
+// derivatives are the shared ones of csrc/common/losses.h (the CUDA kernel calls the
+// same); this file brings only the row passes, the lane sums and exp_nonpos (the
+// vectorisable exp, csrc/cpu/loss_math_cpu.h). The loss and activation codes are dispatched
+// once per call (G4R_DISPATCH_LOSS / G4R_DISPATCH_FINAL_ACTIVATION): one row loop per
+// (loss, activation) pair, no switch inside it, an unknown code raises.
 #include "fused_loss_cpu.h"
 
 #include <ATen/Dispatch.h>
@@ -17,15 +22,22 @@
 #include <limits>
 #include <vector>
 
-#include "common/activations.h"
+#include "common/dispatch.h"
 #include "common/enums.h"
 
 // GCC only if-converts (and so vectorises) the float selects below when it may assume
 // that no code traps on floating-point exceptions; nothing here (or in torch) unmasks
-// FP traps, and the option does not change any result. File-local, after all includes.
+// FP traps, and the option does not change any result. After the torch includes, but
+// before the shared formula headers: GCC does not inline a function whose optimisation
+// options differ from its caller's (losses.h's helpers into these loops, which then
+// stop vectorising: 4-50x slower).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
+
+#include "common/activations.h"
+#include "common/losses.h"
+#include "cpu/loss_math_cpu.h"
 
 namespace gru4rec {
 namespace {
@@ -42,45 +54,7 @@ namespace {
 #define G4R_AVX2_CLONE 1
 #endif
 
-constexpr double kLossEps = 1e-24;  // as in the spec: -log(y + 1e-24), -log(S + 1e-24)
 constexpr int kLanes = 8;
-
-// exp(x) for x <= 0 (x > 0 is treated as 0; all callers pass x <= 0: max-subtracted
-// softmax arguments, -|u| in sigmoids, min(z, 0) in ELU). float: Cephes-style range
-// reduction + degree-6 polynomial (about 1 ulp), written without calls or branches so
-// that loops around it vectorise; std::exp is a scalar libm call. Results below
-// FLT_MIN flush to 0. NaN propagates.
-G4R_INLINE float exp_nonpos(float x) {
-  x = x > 0.f ? 0.f : x;
-  const bool tiny = x < -87.3f;
-  const float xc = tiny ? -87.3f : x;
-  // n = round(xc / ln 2) by the 1.5 * 2^23 trick (no floor call).
-  const float magic = 12582912.f;
-  const float t = xc * 1.44269504088896341f + magic;
-  const float n = t - magic;
-  uint32_t tb;
-  std::memcpy(&tb, &t, 4);
-  // ln 2 split in two so that r = xc - n ln2 is exact enough.
-  float r = xc - n * 0.693359375f;
-  r = r - n * (-2.12194440e-4f);
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  float e = p * r * r + r + 1.f;
-  // 2^n built in the exponent field; n is in [-126, 0] here. Unsigned arithmetic:
-  // garbage (never used) rather than UB for a NaN lane.
-  const uint32_t sb = (tb - 0x4B400000u + 127u) << 23;
-  float s;
-  std::memcpy(&s, &sb, 4);
-  e *= s;
-  e = tiny ? 0.f : e;
-  return x != x ? x : e;
-}
-
-G4R_INLINE double exp_nonpos(double x) { return std::exp(x > 0.0 ? 0.0 : x); }
 
 // Row sums over 8 lanes accumulated in double: a plain float running sum over a few
 // thousand terms loses ~log2(N) bits (more than torch's cascade sum does), and the
@@ -148,8 +122,7 @@ G4R_INLINE bool all_finite(const T* z, int64_t n) {
 }
 
 struct LossConfig {
-  int64_t loss, act;
-  double a, b, bpreg, smoothing, scale;
+  double a, b, bpreg, w_pos, w_all, scale;
 };
 
 // Work arrays of one row, N entries each.
@@ -164,54 +137,43 @@ struct RowWork {
   static constexpr int kArrays = 8;
 };
 
-// y = act(z); for softmax / softmax_logit also prob = softmax(z).
-template <typename T>
+// y = act(z); for softmax / softmax_logit also prob = softmax(z). The element-wise
+// activations are act_forward's (activations.h), ELU / SELU with exp_nonpos instead of
+// the libm exp (loss_math_cpu.h).
+template <int64_t ACT, typename T>
 G4R_INLINE void activation_forward(const LossConfig& c, int64_t N, RowWork<T>& w) {
   const T* z = w.z;
   T* y = w.y;
   const T a = T(c.a), b = T(c.b);
-  switch (c.act) {
-    case ACT_RELU:
-      for (int64_t j = 0; j < N; ++j) y[j] = z[j] > T(0) ? z[j] : T(0);
-      break;
-    case ACT_TANH:
-      for (int64_t j = 0; j < N; ++j) y[j] = std::tanh(z[j]);
-      break;
-    case ACT_LEAKY:
-      for (int64_t j = 0; j < N; ++j) y[j] = z[j] >= T(0) ? z[j] : a * z[j];
-      break;
-    case ACT_ELU:
-      for (int64_t j = 0; j < N; ++j) {
-        const T e = exp_nonpos(z[j]);
-        y[j] = z[j] >= T(0) ? z[j] : a * (e - T(1));
-      }
-      break;
-    case ACT_SELU:
-      for (int64_t j = 0; j < N; ++j) {
-        const T e = exp_nonpos(z[j]);
-        y[j] = z[j] >= T(0) ? a * z[j] : a * b * (e - T(1));
-      }
-      break;
-    case ACT_SOFTMAX:
-    case ACT_SOFTMAX_LOGIT: {
-      const T m = max_lanes(z, N);
-      T* p = w.prob;
-      for (int64_t j = 0; j < N; ++j) p[j] = exp_nonpos(z[j] - m);
-      const T s = sum_lanes(p, N);
-      const T inv_s = T(1) / s;
-      for (int64_t j = 0; j < N; ++j) p[j] *= inv_s;
-      if (c.act == ACT_SOFTMAX) {
-        for (int64_t j = 0; j < N; ++j) y[j] = p[j];
-      } else {
-        // (m - z) + log(s), not (m + log(s)) - z: exact where z is near the max,
-        // which is where y is small and -log(y) sensitive.
-        const T log_s = std::log(s);
-        for (int64_t j = 0; j < N; ++j) y[j] = (m - z[j]) + log_s;
-      }
-      break;
+  if constexpr (ACT == ACT_LINEAR) {
+    for (int64_t j = 0; j < N; ++j) y[j] = z[j];
+  } else if constexpr (ACT == ACT_RELU) {
+    for (int64_t j = 0; j < N; ++j) y[j] = z[j] > T(0) ? z[j] : T(0);
+  } else if constexpr (ACT == ACT_TANH) {
+    for (int64_t j = 0; j < N; ++j) y[j] = std::tanh(z[j]);
+  } else if constexpr (ACT == ACT_LEAKY) {
+    for (int64_t j = 0; j < N; ++j) y[j] = z[j] >= T(0) ? z[j] : a * z[j];
+  } else if constexpr (ACT == ACT_ELU) {
+    for (int64_t j = 0; j < N; ++j) y[j] = elu_cpu(z[j], a);
+  } else if constexpr (ACT == ACT_SELU) {
+    for (int64_t j = 0; j < N; ++j) y[j] = selu_cpu(z[j], a, b);
+  } else {
+    static_assert(ACT == ACT_SOFTMAX || ACT == ACT_SOFTMAX_LOGIT,
+                  "activation_forward: unknown activation code");
+    const T m = max_lanes(z, N);
+    T* p = w.prob;
+    for (int64_t j = 0; j < N; ++j) p[j] = exp_nonpos(z[j] - m);
+    const T s = sum_lanes(p, N);
+    const T inv_s = T(1) / s;
+    for (int64_t j = 0; j < N; ++j) p[j] *= inv_s;
+    if constexpr (ACT == ACT_SOFTMAX) {
+      for (int64_t j = 0; j < N; ++j) y[j] = p[j];
+    } else {
+      // (m - z) + log(s), not (m + log(s)) - z: exact where z is near the max,
+      // which is where y is small and -log(y) sensitive.
+      const T log_s = std::log(s);
+      for (int64_t j = 0; j < N; ++j) y[j] = (m - z[j]) + log_s;
     }
-    default:  // ACT_LINEAR
-      for (int64_t j = 0; j < N; ++j) y[j] = z[j];
   }
 }
 
@@ -230,180 +192,142 @@ G4R_INLINE void negative_softmax(int64_t N, int64_t i, RowWork<T>& w) {
   for (int64_t j = 0; j < N; ++j) s[j] *= inv;
 }
 
-// sig[j] = sigmoid(v[j]), dsig[j] = sigmoid'(v[j]) = sig (1 - sig), both stable:
-// with e = exp(-|v|), sigmoid(v) = 1/(1+e) for v >= 0 else e/(1+e); sig' = e/(1+e)^2.
-template <typename T>
-G4R_INLINE void sigmoid_pair(T v, T& sig, T& dsig) {
-  const T av = v < T(0) ? -v : v;
-  const T e = exp_nonpos(-av);
-  const T inv = T(1) / (T(1) + e);
-  sig = v >= T(0) ? inv : e * inv;
-  dsig = e * inv * inv;
-}
-
 // Loss of one row (unscaled); writes g = dL/dy (d's own derivative added at i) to g.
-template <typename T>
+// The formulas are losses.h's; the loops around them are split so that the exp-heavy
+// ones vectorise and the libm calls (log, log1p) sit in loops of their own.
+template <int64_t LOSS, typename T>
 G4R_INLINE T loss_and_grad_y(const LossConfig& c, int64_t N, int64_t i, RowWork<T>& w, T* g) {
   const T* y = w.y;
   const T d = y[i];
-  const T eps = T(kLossEps);
-  T w_pos = T(1), w_all = T(0);
-  if (N > 1 && c.smoothing > 0) {
-    w_pos = T(1.0 - c.smoothing * double(N) / double(N - 1));
-    w_all = T(c.smoothing / double(N - 1));
-  }
-  switch (c.loss) {
-    case LOSS_CROSS_ENTROPY: {
-      T L = T(0);
-      if (w_all != T(0)) {
-        T* lg = w.u1;
-        for (int64_t j = 0; j < N; ++j) lg[j] = std::log(y[j] + eps);
-        for (int64_t j = 0; j < N; ++j) g[j] = -w_all / (y[j] + eps);
-        L = -w_all * sum_lanes(lg, N);
-      } else {
-        for (int64_t j = 0; j < N; ++j) g[j] = T(0);
-      }
-      L -= w_pos * std::log(d + eps);
-      g[i] -= w_pos / (d + eps);
-      return L;
+  const T w_pos = T(c.w_pos), w_all = T(c.w_all);
+  if constexpr (LOSS == LOSS_CROSS_ENTROPY) {
+    T sum_log = T(0);
+    if (w_all != T(0)) {
+      T* lg = w.u1;
+      for (int64_t j = 0; j < N; ++j) lg[j] = xe_log_term(y[j]);
+      for (int64_t j = 0; j < N; ++j) g[j] = xe_grad(w_all, y[j]);
+      sum_log = sum_lanes(lg, N);
+    } else {
+      for (int64_t j = 0; j < N; ++j) g[j] = T(0);
     }
-    case LOSS_XE_LOGIT: {
-      T L = w_pos * d;
-      if (w_all != T(0)) L += w_all * sum_lanes(y, N);
-      for (int64_t j = 0; j < N; ++j) g[j] = w_all;
-      g[i] += w_pos;
-      return L;
+    g[i] += xe_grad(w_pos, d);
+    return xe_loss(w_pos, xe_log_term(d), w_all, sum_log);
+  } else if constexpr (LOSS == LOSS_XE_LOGIT) {
+    const T sum_y = w_all != T(0) ? sum_lanes(y, N) : T(0);
+    for (int64_t j = 0; j < N; ++j) g[j] = xe_logit_grad(w_all, w_pos, false);
+    g[i] = xe_logit_grad(w_all, w_pos, true);
+    return xe_logit_loss(w_pos, d, w_all, sum_y);
+  } else if constexpr (LOSS == LOSS_BPR) {
+    T* ex = w.u1;
+    T* u = w.u2;
+    for (int64_t j = 0; j < N; ++j) {
+      const T uj = d - y[j];
+      const T e = exp_nonpos(-(uj < T(0) ? -uj : uj));
+      ex[j] = e;
+      u[j] = uj;
+      g[j] = bpr_grad_from_exp(uj, e);
     }
-    case LOSS_BPR: {
-      // -log sigmoid(u) = -min(u, 0) + log1p(exp(-|u|)), u = d - y_j;
-      // dL/dy_j = sigmoid(-u), dL/dd = -sum_j sigmoid(-u).
-      T* ex = w.u1;
-      T* ml = w.u2;
-      for (int64_t j = 0; j < N; ++j) {
-        const T u = d - y[j];
-        const T au = u < T(0) ? -u : u;
-        const T e = exp_nonpos(-au);
-        const T inv = T(1) / (T(1) + e);
-        ex[j] = e;
-        ml[j] = u < T(0) ? u : T(0);
-        g[j] = u >= T(0) ? e * inv : inv;
-      }
-      T* lp = w.u3;
-      for (int64_t j = 0; j < N; ++j) lp[j] = std::log1p(ex[j]);
-      const T L = sum_lanes(lp, N) - sum_lanes(ml, N);
-      g[i] -= sum_lanes(g, N);
-      return L;
+    T* lp = w.u3;
+    for (int64_t j = 0; j < N; ++j) lp[j] = bpr_term_from_exp(u[j], ex[j]);
+    g[i] -= sum_lanes(g, N);  // dL/dd = -sum_j dL/dy_j
+    return sum_lanes(lp, N);
+  } else if constexpr (LOSS == LOSS_BPR_MAX) {
+    if (N == 1) {  // no negatives: S = 0, loss -log(1e-24), no gradient
+      g[0] = T(0);
+      return bpr_max_loss_without_negatives<T>();
     }
-    case LOSS_BPR_MAX: {
-      if (N == 1) {  // no negatives: S = 0, loss -log(1e-24), no gradient
-        g[0] = T(0);
-        return -std::log(eps);
-      }
-      negative_softmax(N, i, w);
-      const T* s = w.neg;
-      T* sig = w.u1;
-      T* dsig = w.u2;
-      for (int64_t j = 0; j < N; ++j) sigmoid_pair(d - y[j], sig[j], dsig[j]);
-      const T S1 = dot_lanes(s, sig, N);
-      const T Q = dot_lanes(s, dsig, N);
-      const T R = dot_sq_lanes(s, y, N);
-      const T P = S1 + eps;
-      const T inv_p = T(1) / P;
-      const T reg = T(c.bpreg);
-      // dL/dy_k = -(s_k/P)(sig_k - S1 - sig_k(1-sig_k)) + bpreg s_k (y_k^2 - R + 2 y_k)
-      for (int64_t j = 0; j < N; ++j)
-        g[j] = s[j] * (-(sig[j] - S1 - dsig[j]) * inv_p + reg * (y[j] * y[j] - R + T(2) * y[j]));
-      g[i] -= Q * inv_p;  // dL/dd = -(1/P) sum_j s_j sig_j (1 - sig_j); s_i = 0
-      return -std::log(P) + reg * R;
+    negative_softmax(N, i, w);
+    const T* s = w.neg;
+    T* sig = w.u1;
+    T* dsig = w.u2;
+    for (int64_t j = 0; j < N; ++j) sigmoid_pair_cpu(d - y[j], sig[j], dsig[j]);
+    const T S1 = dot_lanes(s, sig, N);
+    const T Q = dot_lanes(s, dsig, N);
+    const T R = dot_sq_lanes(s, y, N);
+    const T P = bpr_max_p(S1);
+    const T inv_p = T(1) / P;
+    const T reg = T(c.bpreg);
+    for (int64_t j = 0; j < N; ++j)
+      g[j] = bpr_max_grad(s[j], sig[j], dsig[j], y[j], S1, inv_p, reg, R);
+    g[i] += bpr_max_grad_positive(Q, inv_p);  // s_i = 0: g[i] was 0
+    return bpr_max_loss(P, reg, R);
+  } else if constexpr (LOSS == LOSS_TOP1) {
+    const T inv_n = T(1) / T(N);
+    T* sa = w.u1;
+    T* da = w.u2;
+    T* sb = w.u3;
+    T* db = w.u4;
+    for (int64_t j = 0; j < N; ++j) {
+      sigmoid_pair_cpu(y[j] - d, sa[j], da[j]);
+      sigmoid_pair_cpu(y[j] * y[j], sb[j], db[j]);
     }
-    case LOSS_TOP1: {
-      const T inv_n = T(1) / T(N);
-      T* sa = w.u1;
-      T* da = w.u2;
-      T* sb = w.u3;
-      T* db = w.u4;
-      for (int64_t j = 0; j < N; ++j) {
-        sigmoid_pair(y[j] - d, sa[j], da[j]);
-        sigmoid_pair(y[j] * y[j], sb[j], db[j]);
-      }
-      for (int64_t j = 0; j < N; ++j) g[j] = inv_n * (da[j] + T(2) * y[j] * db[j]);
-      T sd, dsd;
-      sigmoid_pair(d * d, sd, dsd);
-      g[i] -= inv_n * (sum_lanes(da, N) + T(2) * d * dsd);
-      return inv_n * (sum_lanes(sa, N) + sum_lanes(sb, N) - sd);
+    for (int64_t j = 0; j < N; ++j) g[j] = top1_grad(inv_n, da[j], y[j], db[j]);
+    T sd, dsd;
+    sigmoid_pair_cpu(d * d, sd, dsd);
+    g[i] += top1_grad_positive(inv_n, sum_lanes(da, N), d, dsd);
+    return top1_loss(inv_n, sum_lanes(sa, N), sum_lanes(sb, N), sd);
+  } else {
+    static_assert(LOSS == LOSS_TOP1_MAX, "loss_and_grad_y: unknown loss code");
+    if (N == 1) {  // no negatives: zero loss and gradient
+      g[0] = T(0);
+      return T(0);
     }
-    case LOSS_TOP1_MAX: {
-      if (N == 1) {  // no negatives: zero loss and gradient
-        g[0] = T(0);
-        return T(0);
-      }
-      negative_softmax(N, i, w);
-      const T* s = w.neg;
-      T* sa = w.u1;
-      T* da = w.u2;
-      T* sb = w.u3;
-      T* db = w.u4;
-      for (int64_t j = 0; j < N; ++j) {
-        sigmoid_pair(y[j] - d, sa[j], da[j]);
-        sigmoid_pair(y[j] * y[j], sb[j], db[j]);
-      }
-      const T Tot = dot_lanes(s, sa, N) + dot_lanes(s, sb, N);
-      // dL/dy_k = s_k (a_k + b_k - T + a_k(1-a_k) + 2 y_k b_k(1-b_k))
-      for (int64_t j = 0; j < N; ++j)
-        g[j] = s[j] * (sa[j] + sb[j] - Tot + da[j] + T(2) * y[j] * db[j]);
-      g[i] -= dot_lanes(s, da, N);  // dL/dd = -sum_j s_j a_j (1 - a_j)
-      return Tot;
+    negative_softmax(N, i, w);
+    const T* s = w.neg;
+    T* sa = w.u1;
+    T* da = w.u2;
+    T* sb = w.u3;
+    T* db = w.u4;
+    for (int64_t j = 0; j < N; ++j) {
+      sigmoid_pair_cpu(y[j] - d, sa[j], da[j]);
+      sigmoid_pair_cpu(y[j] * y[j], sb[j], db[j]);
     }
-    default:
-      TORCH_CHECK(false, "fused_loss_fwd_bwd: unknown loss code ", c.loss);
+    const T Tot = dot_lanes(s, sa, N) + dot_lanes(s, sb, N);
+    for (int64_t j = 0; j < N; ++j)
+      g[j] = top1_max_grad(s[j], sa[j], sb[j], Tot, da[j], y[j], db[j]);
+    g[i] += top1_max_grad_positive(dot_lanes(s, da, N));
+    return Tot;
   }
 }
 
 // out = (dL/dz) * scale from g = dL/dy (g may alias out).
-template <typename T>
-G4R_INLINE void activation_backward(const LossConfig& c, int64_t N, const RowWork<T>& w, const T* g,
-                         T* out) {
+template <int64_t ACT, typename T>
+G4R_INLINE void activation_backward(const LossConfig& c, int64_t N, const RowWork<T>& w,
+                                    const T* g, T* out) {
   const T* z = w.z;
   const T* y = w.y;
   const T a = T(c.a), b = T(c.b), sc = T(c.scale);
-  // Derivative at z == 0 taken from the negative side's formula where torch does the
-  // same (relu 0, leaky a, elu a), so that gradients match the reference exactly.
-  switch (c.act) {
-    case ACT_RELU:
-      for (int64_t j = 0; j < N; ++j) out[j] = z[j] > T(0) ? g[j] * sc : T(0);
-      break;
-    case ACT_TANH:
-      for (int64_t j = 0; j < N; ++j) out[j] = g[j] * (T(1) - y[j] * y[j]) * sc;
-      break;
-    case ACT_LEAKY:
-      for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? g[j] : a * g[j]) * sc;
-      break;
-    case ACT_ELU:  // a exp(z) = y + a on the negative side
-      for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? g[j] : g[j] * (y[j] + a)) * sc;
-      break;
-    case ACT_SELU:  // a b exp(z) = y + a b on the negative side
-      for (int64_t j = 0; j < N; ++j)
-        out[j] = (z[j] > T(0) ? a * g[j] : g[j] * (y[j] + a * b)) * sc;
-      break;
-    case ACT_SOFTMAX: {  // dz_j = y_j (g_j - sum_k y_k g_k)
-      const T t = dot_lanes(y, g, N);
-      for (int64_t j = 0; j < N; ++j) out[j] = y[j] * (g[j] - t) * sc;
-      break;
-    }
-    case ACT_SOFTMAX_LOGIT: {  // y = lse - z: dz_j = p_j sum_k g_k - g_j
-      const T gs = sum_lanes(g, N);
-      const T* p = w.prob;
-      for (int64_t j = 0; j < N; ++j) out[j] = (p[j] * gs - g[j]) * sc;
-      break;
-    }
-    default:
-      for (int64_t j = 0; j < N; ++j) out[j] = g[j] * sc;
+  // act_derivative of activations.h written as selects on g (the form that vectorises in
+  // every instantiation; calling act_derivative measured 1.8x slower for bpr-max + ELU),
+  // with its convention at z == 0: the negative side's value, as torch
+  // (tests/ops/test_activation_at_zero.py holds both kernels to it).
+  if constexpr (ACT == ACT_SOFTMAX) {  // dz_j = y_j (g_j - sum_k y_k g_k)
+    const T t = dot_lanes(y, g, N);
+    for (int64_t j = 0; j < N; ++j) out[j] = y[j] * (g[j] - t) * sc;
+  } else if constexpr (ACT == ACT_SOFTMAX_LOGIT) {  // y = lse - z: dz_j = p_j sum_k g_k - g_j
+    const T gs = sum_lanes(g, N);
+    const T* p = w.prob;
+    for (int64_t j = 0; j < N; ++j) out[j] = (p[j] * gs - g[j]) * sc;
+  } else if constexpr (ACT == ACT_LINEAR) {
+    for (int64_t j = 0; j < N; ++j) out[j] = g[j] * sc;
+  } else if constexpr (ACT == ACT_RELU) {
+    for (int64_t j = 0; j < N; ++j) out[j] = z[j] > T(0) ? g[j] * sc : T(0);
+  } else if constexpr (ACT == ACT_TANH) {
+    for (int64_t j = 0; j < N; ++j) out[j] = g[j] * (T(1) - y[j] * y[j]) * sc;
+  } else if constexpr (ACT == ACT_LEAKY) {
+    for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? g[j] : a * g[j]) * sc;
+  } else if constexpr (ACT == ACT_ELU) {  // a exp(z) = y + a on the negative side
+    for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? g[j] : g[j] * (y[j] + a)) * sc;
+  } else {
+    static_assert(ACT == ACT_SELU, "activation_backward: unknown activation code");
+    // a b exp(z) = y + a b on the negative side
+    for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? a * g[j] : g[j] * (y[j] + a * b)) * sc;
   }
 }
 
-template <typename T>
-G4R_INLINE T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* out, int64_t N, int64_t i,
-                 RowWork<T>& w) {
+template <int64_t LOSS, int64_t ACT, typename T>
+G4R_INLINE T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* out, int64_t N,
+                            int64_t i, RowWork<T>& w) {
   if (off != nullptr) {
     for (int64_t j = 0; j < N; ++j) w.z[j] = x[j] - off[j];
   } else {
@@ -415,25 +339,35 @@ G4R_INLINE T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* ou
     for (int64_t j = 0; j < N; ++j) out[j] = nan;
     return nan;
   }
-  activation_forward(c, N, w);
-  const T L = loss_and_grad_y(c, N, i, w, out);
-  activation_backward(c, N, w, out, out);
+  activation_forward<ACT>(c, N, w);
+  const T L = loss_and_grad_y<LOSS>(c, N, i, w, out);
+  activation_backward<ACT>(c, N, w, out, out);
   return L;
 }
 
-template <typename T>
-void fused_loss_rows(const LossConfig& c, const T* x, const T* off, T* out, int64_t N,
+// flatten: every call below is inlined, however large the instantiation grows. Without
+// it GCC's growth limits left the shared helpers of losses.h / activations.h out-of-line
+// in the larger pairs (bpr-max with ELU: its loops stopped vectorising, 1.8x slower).
+#if defined(__GNUC__)
+#define G4R_FLATTEN __attribute__((flatten))
+#else
+#define G4R_FLATTEN
+#endif
+
+template <int64_t LOSS, int64_t ACT, typename T>
+G4R_FLATTEN void fused_loss_rows(const LossConfig& c, const T* x, const T* off, T* out, int64_t N,
                      int64_t begin, int64_t end, RowWork<T>& w, double* row_loss) {
   for (int64_t i = begin; i < end; ++i)
-    row_loss[i] = double(fused_loss_row<T>(c, x + i * N, off, out + i * N, N, i, w));
+    row_loss[i] = double(fused_loss_row<LOSS, ACT, T>(c, x + i * N, off, out + i * N, N, i, w));
 }
 
 #ifdef G4R_AVX2_CLONE
-__attribute__((target("avx2,fma"))) void fused_loss_rows_avx2(
+template <int64_t LOSS, int64_t ACT>
+__attribute__((target("avx2,fma"))) G4R_FLATTEN void fused_loss_rows_avx2(
     const LossConfig& c, const float* x, const float* off, float* out, int64_t N,
     int64_t begin, int64_t end, RowWork<float>& w, double* row_loss) {
   for (int64_t i = begin; i < end; ++i)
-    row_loss[i] = double(fused_loss_row<float>(c, x + i * N, off, out + i * N, N, i, w));
+    row_loss[i] = double(fused_loss_row<LOSS, ACT, float>(c, x + i * N, off, out + i * N, N, i, w));
 }
 
 bool cpu_has_avx2_fma() {
@@ -443,22 +377,22 @@ bool cpu_has_avx2_fma() {
 #endif
 
 // Row loop for one dtype: float takes the AVX2 clone where the CPU has it.
-inline void run_rows(const LossConfig& c, const double* x, const double* off, double* out,
-                     int64_t N, int64_t begin, int64_t end, RowWork<double>& w,
-                     double* row_loss) {
-  fused_loss_rows<double>(c, x, off, out, N, begin, end, w, row_loss);
+template <int64_t LOSS, int64_t ACT>
+void run_rows(const LossConfig& c, const double* x, const double* off, double* out, int64_t N,
+              int64_t begin, int64_t end, RowWork<double>& w, double* row_loss) {
+  fused_loss_rows<LOSS, ACT, double>(c, x, off, out, N, begin, end, w, row_loss);
 }
 
-inline void run_rows(const LossConfig& c, const float* x, const float* off, float* out,
-                     int64_t N, int64_t begin, int64_t end, RowWork<float>& w,
-                     double* row_loss) {
+template <int64_t LOSS, int64_t ACT>
+void run_rows(const LossConfig& c, const float* x, const float* off, float* out, int64_t N,
+              int64_t begin, int64_t end, RowWork<float>& w, double* row_loss) {
 #ifdef G4R_AVX2_CLONE
   if (cpu_has_avx2_fma()) {
-    fused_loss_rows_avx2(c, x, off, out, N, begin, end, w, row_loss);
+    fused_loss_rows_avx2<LOSS, ACT>(c, x, off, out, N, begin, end, w, row_loss);
     return;
   }
 #endif
-  fused_loss_rows<float>(c, x, off, out, N, begin, end, w, row_loss);
+  fused_loss_rows<LOSS, ACT, float>(c, x, off, out, N, begin, end, w, row_loss);
 }
 
 }  // namespace
@@ -468,7 +402,8 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor& scor
   auto dscores = at::empty_like(scores);
   auto loss_out = at::zeros({}, scores.options());
   if (B == 0) return {loss_out, dscores};
-  const LossConfig cfg{loss, final_act, act_a, act_b, bpreg, smoothing, scale};
+  const SmoothingWeights sw = smoothing_weights(smoothing, N);
+  const LossConfig cfg{act_a, act_b, bpreg, sw.pos, sw.all, scale};
   const bool has_offset = col_offset.numel() > 0;
   std::vector<double> row_loss(B);
   AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "fused_loss_fwd_bwd_cpu", [&] {
@@ -478,10 +413,15 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor& scor
     // About 32k elements per task: small enough to split B = 32..256 rows over a
     // few threads, large enough to amortise the task start.
     const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(N, 1));
-    at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
-      std::vector<scalar_t> buf(RowWork<scalar_t>::kArrays * N);
-      RowWork<scalar_t> w(buf, N);
-      run_rows(cfg, x, off, out, N, begin, end, w, row_loss.data());
+    // Codes dispatched once per call, on the calling thread (an unknown one raises here).
+    G4R_DISPATCH_LOSS(loss, "fused_loss_fwd_bwd_cpu", [&] {
+      G4R_DISPATCH_FINAL_ACTIVATION(final_act, "fused_loss_fwd_bwd_cpu", [&] {
+        at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
+          std::vector<scalar_t> buf(RowWork<scalar_t>::kArrays * N);
+          RowWork<scalar_t> w(buf, N);
+          run_rows<kLoss, kAct>(cfg, x, off, out, N, begin, end, w, row_loss.data());
+        });
+      });
     });
     // Fixed-order sum: the result does not depend on the thread count.
     double total = 0.0;

@@ -28,6 +28,7 @@
 #include "common/code_tables.h"
 #include "common/dispatch.h"
 #include "common/enums.h"
+#include "common/optimizers.h"  // adam_bias_correction
 
 namespace gru4rec {
 
@@ -165,8 +166,8 @@ G4R_ROW_INLINE void update_row(T* __restrict p, T* __restrict s1, T* __restrict 
     const T b1 = h.p1, b2 = h.p2;
     const T steps = *step + T(1);
     *step = steps;
-    const T bc1 = T(1) - static_cast<T>(std::pow(static_cast<double>(b1), static_cast<double>(steps)));
-    const T bc2 = T(1) - static_cast<T>(std::pow(static_cast<double>(b2), static_cast<double>(steps)));
+    const T bc1 = adam_bias_correction(b1, steps);
+    const T bc2 = adam_bias_correction(b2, steps);
     for (int64_t c = 0; c < d; ++c) {
       const T m = b1 * s2[c] + (T(1) - b1) * g[c];
       const T a = b2 * s1[c] + (T(1) - b2) * g[c] * g[c];

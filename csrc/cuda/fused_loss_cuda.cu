@@ -23,16 +23,12 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cuda(const at::Tensor& sco
   if (B == 0) return {loss_out, dscores};
   auto row_loss = at::empty({B}, scores.options());
   const bool has_offset = col_offset.numel() > 0;
-  double w_pos = 1.0, w_all = 0.0;
-  if (N > 1 && smoothing > 0) {
-    w_pos = 1.0 - smoothing * double(N) / double(N - 1);
-    w_all = smoothing / double(N - 1);
-  }
+  const SmoothingWeights sw = smoothing_weights(smoothing, N);
   const int threads = row_threads(N);
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "fused_loss_fwd_bwd_cuda", [&] {
     Params<scalar_t> p{N, int(loss), int(final_act), scalar_t(act_a), scalar_t(act_b),
-                       scalar_t(bpreg), scalar_t(w_pos), scalar_t(w_all), scalar_t(scale)};
+                       scalar_t(bpreg), scalar_t(sw.pos), scalar_t(sw.all), scalar_t(scale)};
     fused_loss_rows_kernel<scalar_t><<<static_cast<unsigned>(B), threads, 0, stream>>>(
         scores.data_ptr<scalar_t>(), has_offset ? col_offset.data_ptr<scalar_t>() : nullptr,
         dscores.data_ptr<scalar_t>(), row_loss.data_ptr<scalar_t>(), p);

@@ -8,6 +8,7 @@
 #include <torch/extension.h>
 
 #include <torch/library.h>
+#include "emu/loss_terms_check.h"
 
 #include "bind_train_loop.h"
 #include "common/library_impl.h"
@@ -70,6 +71,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
     return std::map<std::string, uint64_t>{{"launches", s.launches}, {"blocks", s.blocks},
                                            {"threads", s.threads}, {"switches", s.switches}};
   }, "launches, blocks, threads and fiber switches since the last set_schedule_seed");
+  g::loss_terms_check::bind(m);
+  m.def("fused_loss_fwd_bwd_unchecked", &g::fused_loss_fwd_bwd_cuda,
+        "the emulated CUDA launcher of fused_loss without the entry point's checks (tests "
+        "of the kernel's own rule for unknown codes)");
   m.def("eval_rank_launch_config", [](int64_t B, int64_t d, int64_t n_cols, bool float64) {
     const auto c = float64 ? g::eval_rank_kernels::launch_config<double>(B, d, n_cols)
                            : g::eval_rank_kernels::launch_config<float>(B, d, n_cols);

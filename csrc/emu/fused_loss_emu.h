@@ -17,15 +17,11 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cuda(const at::Tensor& sco
   if (B == 0) return {loss_out, dscores};
   auto row_loss = emu::empty({B}, scores.options());
   const bool has_offset = col_offset.numel() > 0;
-  double w_pos = 1.0, w_all = 0.0;
-  if (N > 1 && smoothing > 0) {
-    w_pos = 1.0 - smoothing * double(N) / double(N - 1);
-    w_all = smoothing / double(N - 1);
-  }
+  const SmoothingWeights sw = smoothing_weights(smoothing, N);
   const int threads = row_threads(N);
   AT_DISPATCH_FLOATING_TYPES(scores.scalar_type(), "fused_loss_fwd_bwd_cuda", [&] {
     Params<scalar_t> p{N, int(loss), int(final_act), scalar_t(act_a), scalar_t(act_b),
-                       scalar_t(bpreg), scalar_t(w_pos), scalar_t(w_all), scalar_t(scale)};
+                       scalar_t(bpreg), scalar_t(sw.pos), scalar_t(sw.all), scalar_t(scale)};
     g4r_emu::launch(fused_loss_rows_kernel<scalar_t>, dim3(static_cast<unsigned>(B)),
                     dim3(threads), 0, scores.data_ptr<scalar_t>(),
                     has_offset ? col_offset.data_ptr<scalar_t>() : nullptr,

@@ -6,7 +6,7 @@ import zlib
 import pytest
 import torch
 
-from support import DEVICES
+from support import CROSS_DEVICE_TOL, CUDA_EMU, DEVICES
 
 from gru4rec_fast.ops import enums, reference
 from gru4rec_fast.ops.fused_loss import fused_loss, fused_loss_fwd_bwd
@@ -251,3 +251,31 @@ def test_argument_errors(device):
         fused_loss_fwd_bwd(s, "cross-entropy", "softmax", smoothing=1.0)
     with pytest.raises(RuntimeError, match="activation parameters must be finite"):
         fused_loss_fwd_bwd(s, "bpr", enums.Activation(enums.ACT_ELU, math.inf))
+
+
+def _close_across_devices(a, b, dtype, what):
+    tol = CROSS_DEVICE_TOL[dtype]
+    atol = tol["atol"] * max(1.0, b.abs().max().item() if b.numel() else 0.0)
+    torch.testing.assert_close(a, b, rtol=tol["rtol"], atol=atol, msg=lambda m: f"{what}: {m}")
+
+
+@pytest.mark.parametrize("device", [pytest.param("cuda", id="cuda", marks=pytest.mark.cuda),
+                                    pytest.param(CUDA_EMU, id="cuda-emu",
+                                                 marks=pytest.mark.cuda_emu)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("loss,act", GRID)
+def test_cuda_agrees_with_cpu(loss, act, dtype, device):
+    """The CUDA kernel (on a GPU, or emulated) against the CPU kernel on the same inputs,
+    within the one cross-device tolerance (support.CROSS_DEVICE_TOL)."""
+    import importlib
+    cpu_ext = importlib.import_module("gru4rec_fast._C")  # the CPU kernel, not rerouted
+    scores, off = _inputs(33, 301, dtype, "cpu", seed=zlib.crc32(f"{loss}{act}".encode()),
+                          offset=True)
+    kw = dict(bpreg=1.0, smoothing=0.1 if loss in ("cross-entropy", "xe_logit") else 0.0,
+              scale=1.0 / 33)
+    loss_code, a = enums.parse_loss(loss), enums.parse_activation(act)
+    v_cpu, g_cpu = cpu_ext.fused_loss_fwd_bwd(scores, off, loss_code, a.code, a.a, a.b,
+                                              kw["bpreg"], kw["smoothing"], kw["scale"])
+    v_dev, g_dev = fused_loss_fwd_bwd(scores.to(device), loss, act, off.to(device), **kw)
+    _close_across_devices(v_dev.cpu(), v_cpu, dtype, "loss")
+    _close_across_devices(g_dev.cpu(), g_cpu, dtype, "grad")

@@ -3,7 +3,8 @@
 // scratch: it first holds y = act(z), then dL/dy, then dL/dz; everything else is
 // recomputed from the scores, so N is limited only by memory. Per-row losses go to a
 // small buffer that a second one-block kernel sums in a fixed order: no atomics, so the
-// loss and gradient are bit-reproducible run to run.
+// loss and gradient are bit-reproducible run to run. The loss terms and derivatives are
+// the shared ones of csrc/common/losses.h (the CPU kernel calls the same).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -11,13 +12,13 @@
 
 #include "common/activations.h"
 #include "common/enums.h"
+#include "common/losses.h"
 #include "cuda/portability.cuh"
 
 namespace gru4rec {
 namespace fused_loss_kernels {
 
 constexpr int kMaxThreads = 256;
-constexpr double kLossEps = 1e-24;
 
 // Threads per row block: whole warps (block_sum needs them), at most kMaxThreads.
 inline int row_threads(int64_t N) {
@@ -79,7 +80,6 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
   T* o = out + i * N;
   const int64_t t0 = threadIdx.x, step = blockDim.x;
   const T inf = std::numeric_limits<T>::infinity();
-  const T eps = T(kLossEps);
   const bool rowwise = p.act == ACT_SOFTMAX || p.act == ACT_SOFTMAX_LOGIT;
   auto zat = [&](int64_t j) -> T { return off != nullptr ? xr[j] - off[j] : xr[j]; };
 
@@ -125,7 +125,7 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
   const T inv_n = T(1) / T(N);
   if (max_loss && N == 1) {
     // No negatives: bpr-max is -log(1e-24), top1-max 0, no gradient.
-    L = p.loss == LOSS_BPR_MAX ? -log(eps) : T(0);
+    L = p.loss == LOSS_BPR_MAX ? bpr_max_loss_without_negatives<T>() : T(0);
     if (threadIdx.x == 0) {
       row_loss[i] = L;
       o[0] = T(0);
@@ -143,34 +143,35 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
   }
   switch (p.loss) {
     case LOSS_CROSS_ENTROPY: {
-      L = -p.w_pos * log(d + eps);
+      T sum_log = T(0);
       if (p.w_all != T(0)) {
         T acc = T(0);
-        for (int64_t j = t0; j < N; j += step) acc += log(o[j] + eps);
-        L -= p.w_all * block_sum(acc, red);
+        for (int64_t j = t0; j < N; j += step) acc += xe_log_term(o[j]);
+        sum_log = block_sum(acc, red);
       }
+      L = xe_loss(p.w_pos, xe_log_term(d), p.w_all, sum_log);
       break;
     }
     case LOSS_XE_LOGIT: {
-      L = p.w_pos * d;
+      T sum_y = T(0);
       if (p.w_all != T(0)) {
         T acc = T(0);
         for (int64_t j = t0; j < N; j += step) acc += o[j];
-        L += p.w_all * block_sum(acc, red);
+        sum_y = block_sum(acc, red);
       }
+      L = xe_logit_loss(p.w_pos, d, p.w_all, sum_y);
       break;
     }
     case LOSS_BPR: {
       T acc = T(0), gs = T(0);
       for (int64_t j = t0; j < N; j += step) {
         const T u = d - o[j];
-        acc -= log_sigmoid(u);
-        T sg, dsg;
-        sigmoid_pair(-u, sg, dsg);
-        gs += sg;
+        const T e = exp_neg_abs(u);
+        acc += bpr_term_from_exp(u, e);
+        gs += bpr_grad_from_exp(u, e);
       }
       L = block_sum(acc, red);
-      dd = -block_sum(gs, red);
+      dd = -block_sum(gs, red);  // dL/dd = -sum_j dL/dy_j
       break;
     }
     case LOSS_BPR_MAX: {
@@ -188,10 +189,10 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
       S1 = block_sum(s1, red);
       q = block_sum(q, red);
       R = block_sum(r, red);
-      const T P = S1 + eps;
+      const T P = bpr_max_p(S1);
       inv_p = T(1) / P;
-      L = -log(P) + p.bpreg * R;
-      dd = -q * inv_p;
+      L = bpr_max_loss(P, p.bpreg, R);
+      dd = bpr_max_grad_positive(q, inv_p);
       break;
     }
     case LOSS_TOP1: {
@@ -210,8 +211,8 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
       sda = block_sum(sda, red);
       T sd, dsd;
       sigmoid_pair(d * d, sd, dsd);
-      L = inv_n * (sa + sb - sd);
-      dd = -inv_n * (sda + T(2) * d * dsd);
+      L = top1_loss(inv_n, sa, sb, sd);
+      dd = top1_grad_positive(inv_n, sda, d, dsd);
       break;
     }
     case LOSS_TOP1_MAX: {
@@ -228,7 +229,7 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
       }
       Tot = block_sum(tot, red);
       L = Tot;
-      dd = -block_sum(sda, red);
+      dd = top1_max_grad_positive(block_sum(sda, red));
       break;
     }
     default:  // the entry point checks the code: reaching here is a bug
@@ -247,30 +248,29 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
     T g = T(0);
     switch (p.loss) {
       case LOSS_CROSS_ENTROPY:
-        g = p.w_all != T(0) ? -p.w_all / (y + eps) : T(0);
-        if (j == i) g -= p.w_pos / (d + eps);
+        g = p.w_all != T(0) ? xe_grad(p.w_all, y) : T(0);
+        if (j == i) g += xe_grad(p.w_pos, d);
         break;
       case LOSS_XE_LOGIT:
-        g = p.w_all + (j == i ? p.w_pos : T(0));
+        g = xe_logit_grad(p.w_all, p.w_pos, j == i);
         break;
       case LOSS_BPR: {
-        T sg, dsg;
-        sigmoid_pair(y - d, sg, dsg);
-        g = sg;
+        const T u = d - y;
+        g = bpr_grad_from_exp(u, exp_neg_abs(u));
         break;
       }
       case LOSS_BPR_MAX: {
         const T s = j == i ? T(0) : exp(y - m) * inv_se;
         T sg, dsg;
         sigmoid_pair(d - y, sg, dsg);
-        g = s * (-(sg - S1 - dsg) * inv_p + p.bpreg * (y * y - R + T(2) * y));
+        g = bpr_max_grad(s, sg, dsg, y, S1, inv_p, p.bpreg, R);
         break;
       }
       case LOSS_TOP1: {
         T a, da, b, db;
         sigmoid_pair(y - d, a, da);
         sigmoid_pair(y * y, b, db);
-        g = inv_n * (da + T(2) * y * db);
+        g = top1_grad(inv_n, da, y, db);
         break;
       }
       case LOSS_TOP1_MAX: {
@@ -278,7 +278,7 @@ __global__ void fused_loss_rows_kernel(const T* __restrict__ x, const T* __restr
         T a, da, b, db;
         sigmoid_pair(y - d, a, da);
         sigmoid_pair(y * y, b, db);
-        g = s * (a + b - Tot + da + T(2) * y * db);
+        g = top1_max_grad(s, a, b, Tot, da, y, db);
         break;
       }
       default:

@@ -41,8 +41,8 @@ __global__ void sparse_row_update_kernel(T* __restrict__ P, const T* __restrict_
     const T steps = STEP[id] + T(1);
     __syncwarp();
     if (lane == 0) STEP[id] = steps;
-    bc1 = T(1) - g4r_pow(h.p1, steps);
-    bc2 = T(1) - g4r_pow(h.p2, steps);
+    bc1 = adam_bias_correction(h.p1, steps);  // double, as on CPU (optimizers.h)
+    bc2 = adam_bias_correction(h.p2, steps);
   }
   const int64_t row = id * d;
   for (int64_t c = lane; c < d; c += kWarp) {
