@@ -322,8 +322,11 @@ void eval_rank_counts_panels(const RankParams& p, const at::Tensor& H, const at:
 // would be needed anyway; computing t exactly also makes the counts identical to the
 // exact path's, bit for bit, which the tests check.
 
-// Scores per GEMM tile (B x width): 512 KiB of float32, about half an L2 cache.
+// Scores per GEMM tile (B x width): 512 KiB of float32, about half an L2 cache; and
+// the tile's rows of W (width x d) at most 256 KiB of float32, so that small batches
+// too read the tile from L2 after the norm pass brought it in.
 constexpr int64_t kGemmTileScores = int64_t(1) << 17;
+constexpr int64_t kGemmTileWeights = int64_t(1) << 16;
 
 // The exact dot product: k ascending from a zero accumulator, one rounding per product
 // and per sum, as dot_block. Not inlined and compiled for the baseline ISA (no FMA to
@@ -450,6 +453,35 @@ double squared_norm(const T* x, int64_t d) {
   return s;
 }
 
+// The largest row norm and |bias| of a tile of W. For small batches this pass costs as
+// much as the GEMM (both read the tile once), hence the AVX2 copy.
+template <typename T>
+G4R_ALWAYS_INLINE void tile_maxima_impl(const T* wt, const T* bt, int64_t m, int64_t d,
+                                        double* w_max, double* b_max) {
+  double wm = 0.0, bm = 0.0;
+  for (int64_t c = 0; c < m; ++c) {
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t k = 0; k < d; ++k) s += static_cast<double>(wt[c * d + k]) * static_cast<double>(wt[c * d + k]);
+    wm = std::max(wm, s);
+    bm = std::max(bm, std::fabs(static_cast<double>(bt[c])));
+  }
+  *w_max = std::sqrt(wm);
+  *b_max = bm;
+}
+template <typename T>
+void tile_maxima_default(const T* wt, const T* bt, int64_t m, int64_t d, double* w_max,
+                         double* b_max) {
+  tile_maxima_impl<T>(wt, bt, m, d, w_max, b_max);
+}
+#if G4R_X86_DISPATCH
+template <typename T>
+__attribute__((target("avx2"))) void tile_maxima_avx2(const T* wt, const T* bt, int64_t m,
+                                                      int64_t d, double* w_max, double* b_max) {
+  tile_maxima_impl<T>(wt, bt, m, d, w_max, b_max);
+}
+#endif
+
 // Per row: the target's exact score and its tie interval in pre-activation space.
 struct BandRow {
   double h_norm;   // |h_r|
@@ -564,8 +596,9 @@ void eval_rank_counts_gemm(const RankParams& p, const at::Tensor& H, const at::T
     }
   }
 
+  const int64_t width_cap = std::min(kGemmTileScores / B, kGemmTileWeights / std::max<int64_t>(d, 1));
   const int64_t width = std::max<int64_t>(
-      1, std::min<int64_t>(p.n_cols, std::clamp<int64_t>(kGemmTileScores / B / 16 * 16, 64, 4096)));
+      1, std::min<int64_t>(p.n_cols, std::clamp<int64_t>(width_cap / 16 * 16, 64, 4096)));
   const int64_t n_tiles = (p.n_cols + width - 1) / width;
   const int64_t grain = std::max<int64_t>(1, tile_size / width);
   bool avx2 = false;
@@ -595,12 +628,12 @@ void eval_rank_counts_gemm(const RankParams& p, const at::Tensor& H, const at::T
         wt = w + c0 * d;
         bt = bias + c0;
       }
-      double w_max = 0.0, b_max = 0.0;
-      for (int64_t c = 0; c < m; ++c) {
-        w_max = std::max(w_max, squared_norm(wt + c * d, d));
-        b_max = std::max(b_max, std::fabs(static_cast<double>(bt[c])));
-      }
-      w_max = std::sqrt(w_max);
+      double w_max, b_max;
+#if G4R_X86_DISPATCH
+      if (avx2) tile_maxima_avx2<T>(wt, bt, m, d, &w_max, &b_max);
+      else
+#endif
+        tile_maxima_default<T>(wt, bt, m, d, &w_max, &b_max);
       const bool tile_exact = !(std::isfinite(w_max) && std::isfinite(b_max));
 
       // Inside a parallel region at::mm runs on this thread only.
