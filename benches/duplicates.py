@@ -53,7 +53,7 @@ from gru4rec_fast.data.preprocess import preprocess  # noqa: E402
 from gru4rec_fast.model import GRU4Rec, evaluate  # noqa: E402
 from gru4rec_fast.model import backends  # noqa: E402
 from gru4rec_fast.ops import enums  # noqa: E402
-from gru4rec_fast.ops.sparse_row_update import resolve_adapt_params  # noqa: E402
+from gru4rec_fast.ops.enums import resolve_adapt_params  # noqa: E402
 
 DIGINETICA_RAW = ROOT / "tests" / "data" / "files" / "diginetica_sample_train-item-views.csv"
 

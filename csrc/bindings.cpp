@@ -2,11 +2,45 @@
 // .cpp/.cu includes only ATen headers, which keeps each compile short (docs/development.md).
 #include <torch/extension.h>
 
-#include "bind_ops.h"
 #include "bind_train_loop.h"
-#include "cpu/gather_rows_cpu.h"
+#include "common/code_tables.h"
 
 namespace g = gru4rec;
+
+namespace {
+
+template <typename T, std::size_t N>
+py::list names(const T (&table)[N]) {
+  py::list out;
+  for (const T& entry : table) out.append(g::name_of(entry));
+  return out;
+}
+
+py::dict code_tables() {
+  py::dict t;
+  py::list acts;
+  for (const g::ActivationInfo& a : g::kActivations) acts.append(py::make_tuple(a.name, a.n_params));
+  t["activations"] = acts;  // (name, n_params)
+  t["n_hidden_activations"] = g::kNumHiddenActivations;
+  t["losses"] = names(g::kLossNames);
+  py::list opts;
+  for (const g::OptimizerInfo& o : g::kOptimizers) {
+    py::list states;
+    if (o.uses_s1) states.append(g::kStateNames[g::STATE_S1]);
+    if (o.uses_s2) states.append(g::kStateNames[g::STATE_S2]);
+    if (o.uses_steps) states.append(g::kStateNames[g::STATE_STEPS]);
+    opts.append(py::make_tuple(o.name, py::make_tuple(o.p1, o.p2), py::tuple(states)));
+  }
+  t["optimizers"] = opts;  // (name, default (p1, p2), state tensors besides velocity)
+  t["state_names"] = names(g::kStateNames);
+  t["embedding_modes"] = names(g::kEmbeddingModeNames);
+  t["rank_modes"] = names(g::kRankModeNames);
+  t["item_tables"] = names(g::kItemTableNames);
+  t["layer_weights"] = names(g::kLayerWeightBases);
+  return t;
+}
+
+}  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "gru4rec_fast compiled kernels (CPU always, CUDA when built with it)";
@@ -18,10 +52,13 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
 #endif
   }, "True when the CUDA kernels were compiled into this extension");
 
-  g::bind_ops(m);
+  // The ops themselves are torch.ops.<ops_namespace>.* (csrc/library.cpp), registered
+  // with the dispatcher when this module loads; Python adds fake kernels and autograd.
+  m.attr("ops_namespace") = "gru4rec_fast";
 
-  m.def("gather_rows_cpu", &g::gather_rows_cpu, py::arg("W"), py::arg("ids"),
-        "W[ids] along dim 0 with prefetching (CPU; the training loop's gather)");
+  m.def("code_tables", &code_tables,
+        "the fixed tables of csrc/common/code_tables.h (codes are list positions); "
+        "gru4rec_fast/ops/_codes.py is generated from this (scripts/gen_codes.py)");
 
   g::bind_train_loop(m);
 }

@@ -1,9 +1,7 @@
+// The checks of cdf_sample and cdf_search, shared by the CPU and CUDA implementations
+// (which register with the dispatcher from their own files).
 #include "cdf_sample.h"
 #include "common/checks.h"
-#include "cpu/cdf_sample_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/cdf_sample_cuda.h"
-#endif
 
 namespace gru4rec {
 
@@ -15,36 +13,27 @@ void check_cdf(const at::Tensor& cdf, const char* op) {
 }
 }  // namespace
 
-at::Tensor cdf_sample(const at::Tensor& cdf, int64_t k, int64_t seed, int64_t offset) {
+void check_cdf_sample_args(const at::Tensor& cdf, int64_t k, int64_t seed, int64_t offset) {
   check_cdf(cdf, "cdf_sample");
   TORCH_CHECK(k >= 0, "cdf_sample: k (number of draws) must be >= 0, got ", k);
   TORCH_CHECK(offset >= 0, "cdf_sample: offset must be >= 0, got ", offset);
-  const at::Tensor c = cdf.contiguous();
-  if (runs_cuda_kernels(c)) {
-#ifdef WITH_CUDA
-    return cdf_sample_cuda(c, k, seed, offset);
-#else
-    TORCH_CHECK(false, "cdf_sample: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return cdf_sample_cpu(c, k, seed, offset);
 }
 
-at::Tensor cdf_search(const at::Tensor& cdf, const at::Tensor& uniforms) {
+void check_cdf_search_args(const at::Tensor& cdf, const at::Tensor& uniforms) {
   check_cdf(cdf, "cdf_search");
   check_float(uniforms, "cdf_search", "uniforms");
   check_same_dtype(cdf, uniforms, "cdf_search", "cdf", "uniforms");
   check_same_device(cdf, uniforms, "cdf_search", "cdf", "uniforms");
-  const at::Tensor c = cdf.contiguous();
-  const at::Tensor u = uniforms.contiguous();
-  if (runs_cuda_kernels(c)) {
-#ifdef WITH_CUDA
-    return cdf_search_cuda(c, u);
-#else
-    TORCH_CHECK(false, "cdf_search: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return cdf_search_cpu(c, u);
+}
+
+at::Tensor run_cdf_sample(CdfSampleKernel kernel, const at::Tensor& cdf, int64_t k, int64_t seed, int64_t offset) {
+  check_cdf_sample_args(cdf, k, seed, offset);
+  return kernel(cdf.contiguous(), k, seed, offset);
+}
+
+at::Tensor run_cdf_search(CdfSearchKernel kernel, const at::Tensor& cdf, const at::Tensor& uniforms) {
+  check_cdf_search_args(cdf, uniforms);
+  return kernel(cdf.contiguous(), uniforms.contiguous());
 }
 
 }  // namespace gru4rec

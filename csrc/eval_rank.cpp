@@ -1,17 +1,16 @@
+// The checks of eval_rank_counts, shared by the CPU and CUDA implementations (which register
+// with the dispatcher from their own files).
 #include "eval_rank.h"
 
 #include <cmath>
 
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
-#include "cpu/eval_rank_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/eval_rank_cuda.h"
-#endif
 
 namespace gru4rec {
 
-std::tuple<at::Tensor, at::Tensor> eval_rank_counts(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& targets, const at::Tensor& candidates, int64_t final_act, double act_a, double act_b, double noise_scale, int64_t noise_seed, int64_t tile_size) {
+void check_eval_rank_counts_args(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& targets, const at::Tensor& candidates, int64_t final_act, double act_a, double act_b, double noise_scale, int64_t noise_seed, int64_t tile_size) {
   constexpr const char* op = "eval_rank_counts";
   check_hidden_table_ids(H, W, targets, op, "targets");
   check_float(b, op, "b");
@@ -25,8 +24,9 @@ std::tuple<at::Tensor, at::Tensor> eval_rank_counts(const at::Tensor& H, const a
               W.size(0), " item rows");
   TORCH_CHECK(targets.size(0) == H.size(0), op, ": targets has ", targets.size(0),
               " entries but H has ", H.size(0), " rows");
-  TORCH_CHECK(final_act >= ACT_LINEAR && final_act <= ACT_SOFTMAX_LOGIT, op,
-              ": unknown final activation code ", final_act, " (see gru4rec_fast/ops/enums.py)");
+  TORCH_CHECK(final_act >= 0 && final_act < kNumActivations, op,
+              ": unknown final activation code ", final_act, " (valid: ",
+              valid_codes(kActivations), ")");
   TORCH_CHECK(std::isfinite(noise_scale) && noise_scale >= 0.0, op,
               ": noise_scale must be finite and >= 0, got ", noise_scale);
   TORCH_CHECK(tile_size > 0, op, ": tile_size must be > 0, got ", tile_size);
@@ -34,6 +34,10 @@ std::tuple<at::Tensor, at::Tensor> eval_rank_counts(const at::Tensor& H, const a
   TORCH_CHECK(n_items > 0 || H.size(0) == 0, op, ": W has no items to rank against");
   check_ids_in_range_cpu(targets, n_items, op, "targets");
   check_ids_in_range_cpu(candidates, n_items, op, "candidates");
+}
+
+std::tuple<at::Tensor, at::Tensor> run_eval_rank_counts(EvalRankCountsKernel kernel, const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& targets, const at::Tensor& candidates, int64_t final_act, double act_a, double act_b, double noise_scale, int64_t noise_seed, int64_t tile_size) {
+  check_eval_rank_counts_args(H, W, b, targets, candidates, final_act, act_a, act_b, noise_scale, noise_seed, tile_size);
   // softmax and softmax_logit are strictly monotone per row in the raw logit (softmax
   // increasing; softmax_logit = -log softmax is its negation, i.e. a loss-like
   // "score", but it still orders items by probability): rank on the raw logits. This
@@ -42,14 +46,7 @@ std::tuple<at::Tensor, at::Tensor> eval_rank_counts(const at::Tensor& H, const a
 
   const at::Tensor Hc = H.contiguous(), Wc = W.contiguous(), bc = b.contiguous();
   const at::Tensor tc = targets.contiguous(), cc = candidates.contiguous();
-  if (runs_cuda_kernels(H)) {
-#ifdef WITH_CUDA
-    return eval_rank_counts_cuda(Hc, Wc, bc, tc, cc, final_act, act_a, act_b, noise_scale, noise_seed, tile_size);
-#else
-    TORCH_CHECK(false, "eval_rank_counts: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return eval_rank_counts_cpu(Hc, Wc, bc, tc, cc, final_act, act_a, act_b, noise_scale, noise_seed, tile_size);
+  return kernel(Hc, Wc, bc, tc, cc, final_act, act_a, act_b, noise_scale, noise_seed, tile_size);
 }
 
 }  // namespace gru4rec

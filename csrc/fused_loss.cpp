@@ -1,17 +1,16 @@
+// The checks of fused_loss_fwd_bwd, shared by the CPU and CUDA implementations (which
+// register with the dispatcher from their own files).
 #include "fused_loss.h"
 
 #include <cmath>
 
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
-#include "cpu/fused_loss_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/fused_loss_cuda.h"
-#endif
 
 namespace gru4rec {
 
-std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd(const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale) {
+void check_fused_loss_fwd_bwd_args(const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale) {
   constexpr const char* op = "fused_loss_fwd_bwd";
   check_float(scores, op, "scores");
   check_dim(scores, 2, op, "scores");
@@ -26,28 +25,24 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd(const at::Tensor& scores, 
     check_same_dtype(scores, col_offset, op, "scores", "col_offset");
     check_same_device(scores, col_offset, op, "scores", "col_offset");
   }
-  TORCH_CHECK(loss >= LOSS_CROSS_ENTROPY && loss <= LOSS_TOP1_MAX, op, ": unknown loss code ",
-              loss, " (valid 0..5: cross-entropy, xe_logit, bpr, bpr-max, top1, top1-max)");
-  TORCH_CHECK(final_act >= ACT_LINEAR && final_act <= ACT_SOFTMAX_LOGIT, op,
-              ": unknown final activation code ", final_act, " (valid 0..7: linear, relu, tanh, ",
-              "leaky, elu, selu, softmax, softmax_logit)");
+  TORCH_CHECK(loss >= 0 && loss < kNumLosses, op, ": unknown loss code ", loss, " (valid: ",
+              valid_codes(kLossNames), ")");
+  TORCH_CHECK(final_act >= 0 && final_act < kNumActivations, op,
+              ": unknown final activation code ", final_act, " (valid: ",
+              valid_codes(kActivations), ")");
   TORCH_CHECK(std::isfinite(act_a) && std::isfinite(act_b), op,
               ": activation parameters must be finite, got ", act_a, ", ", act_b);
   TORCH_CHECK(smoothing >= 0.0 && smoothing < 1.0, op, ": smoothing must be in [0, 1), got ",
               smoothing);
   TORCH_CHECK(std::isfinite(bpreg), op, ": bpreg must be finite, got ", bpreg);
   TORCH_CHECK(std::isfinite(scale), op, ": scale must be finite, got ", scale);
+}
+
+std::tuple<at::Tensor, at::Tensor> run_fused_loss_fwd_bwd(FusedLossFwdBwdKernel kernel, const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale) {
+  check_fused_loss_fwd_bwd_args(scores, col_offset, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
   const at::Tensor x = scores.contiguous();
   const at::Tensor off = col_offset.numel() > 0 ? col_offset.contiguous() : col_offset;
-  if (runs_cuda_kernels(x)) {
-#ifdef WITH_CUDA
-    return fused_loss_fwd_bwd_cuda(x, off, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
-#else
-    TORCH_CHECK(false, op, ": gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  TORCH_CHECK(x.is_cpu(), op, ": 'scores' must be a CPU or CUDA tensor, got ", x.device());
-  return fused_loss_fwd_bwd_cpu(x, off, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
+  return kernel(x, off, loss, final_act, act_a, act_b, bpreg, smoothing, scale);
 }
 
 }  // namespace gru4rec

@@ -6,13 +6,20 @@
 // top1-max 0, zero gradient); a row with a non-finite score gives a NaN loss and a NaN
 // gradient row. Deterministic: the same inputs give bit-identical results on a device
 // whatever the thread count (CPU) or scheduling (CUDA, no atomics).
+// The operators (schemas in csrc/op_schemas.h) run run_<op> bound to the CPU or CUDA
+// kernel; both check their arguments with check_<op>_args first.
 #pragma once
 #include <ATen/ATen.h>
 #include <tuple>
 #include <vector>
 
+#include "cpu/fused_loss_cpu.h"
+
 namespace gru4rec {
 
-std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd(const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale);
+using FusedLossFwdBwdKernel = decltype(&fused_loss_fwd_bwd_cpu);
+
+void check_fused_loss_fwd_bwd_args(const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale);
+std::tuple<at::Tensor, at::Tensor> run_fused_loss_fwd_bwd(FusedLossFwdBwdKernel kernel, const at::Tensor& scores, const at::Tensor& col_offset, int64_t loss, int64_t final_act, double act_a, double act_b, double bpreg, double smoothing, double scale);
 
 }  // namespace gru4rec

@@ -1,4 +1,5 @@
-// Entry point of gru_step: argument checks, then CPU or CUDA dispatch.
+// The checks of gru_step_{forward,backward}, shared by the CPU and CUDA implementations
+// (which register with the dispatcher from their own files).
 //
 // saved (what forward returns after `out`, and backward expects back, in order):
 //   h0   B x d   h with reset rows zeroed (h itself when no reset is given)
@@ -8,11 +9,10 @@
 //   dact B x d   act'(candidate pre-activation), so backward needs no exp/tanh
 #include "gru_step.h"
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
-#include "cpu/gru_step_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/gru_step_cuda.h"
-#endif
+
+#include <initializer_list>
 
 namespace gru4rec {
 
@@ -56,10 +56,10 @@ int64_t check_common(const char* op, const at::Tensor& ref, const char* ref_name
                 ": 'keep_mask' must be B x d = ", B, " x ", d, ", got ", keep_mask.sizes(),
                 " (pass an empty tensor for no dropout)");
   }
-  TORCH_CHECK(act >= ACT_LINEAR && act <= ACT_SELU, op, ": activation code ", act,
-              " is not a hidden-layer activation (valid codes ", int64_t(ACT_LINEAR), "..",
-              int64_t(ACT_SELU), ": linear, relu, tanh, leaky-X, elu-X, selu-X-Y; softmax and "
-              "softmax_logit are final activations only)");
+  TORCH_CHECK(act >= 0 && act < kNumHiddenActivations, op, ": activation code ", act,
+              " is not a hidden-layer activation (valid: ",
+              valid_codes(kActivations, kNumHiddenActivations),
+              "; the row-wise ones are final activations only)");
   return d;
 }
 
@@ -68,9 +68,18 @@ at::Tensor optional_contiguous(const at::Tensor& t) {
   return given(t) ? t.contiguous() : at::Tensor();
 }
 
+// An operator's outputs must not alias its inputs (the schema declares none; compile
+// and export rely on it): a kernel output that is an input (h0 is h when nothing is
+// reset) is copied.
+at::Tensor not_aliasing(const at::Tensor& out, std::initializer_list<at::Tensor> inputs) {
+  for (const at::Tensor& in : inputs)
+    if (in.defined() && out.defined() && out.is_alias_of(in)) return out.clone();
+  return out;
+}
+
 }  // namespace
 
-std::vector<at::Tensor> gru_step_forward(const at::Tensor& vx, const at::Tensor& h, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
+void check_gru_step_forward_args(const at::Tensor& vx, const at::Tensor& h, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
   check_float(vx, kFwd, "vx");
   check_float(h, kFwd, "h");
   check_dim(vx, 2, kFwd, "vx");
@@ -83,20 +92,9 @@ std::vector<at::Tensor> gru_step_forward(const at::Tensor& vx, const at::Tensor&
               d, " from 'Wh' (", Wh.sizes(), "), got ", vx.sizes());
   TORCH_CHECK(h.size(0) == B && h.size(1) == d, kFwd, ": 'h' must be B x d = ", B, " x ", d,
               " to match 'vx' (", vx.sizes(), "), got ", h.sizes());
-  const at::Tensor h_c = h.contiguous();
-  const at::Tensor reset_c = optional_contiguous(reset);
-  const at::Tensor mask_c = optional_contiguous(keep_mask);
-  if (runs_cuda_kernels(vx)) {
-#ifdef WITH_CUDA
-    return gru_step_forward_cuda(vx, h_c, Wrz, Wh, reset_c, mask_c, act, act_a, act_b);
-#else
-    TORCH_CHECK(false, "gru_step_forward: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return gru_step_forward_cpu(vx, h_c, Wrz, Wh, reset_c, mask_c, act, act_a, act_b);
 }
 
-std::vector<at::Tensor> gru_step_backward(const at::Tensor& dout, const std::vector<at::Tensor>& saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
+void check_gru_step_backward_args(const at::Tensor& dout, at::TensorList saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
   check_float(dout, kBwd, "dout");
   check_dim(dout, 2, kBwd, "dout");
   const int64_t B = dout.size(0);
@@ -107,8 +105,6 @@ std::vector<at::Tensor> gru_step_backward(const at::Tensor& dout, const std::vec
               "after 'out' (h0, rz, hr, c, dact), got ", saved.size());
   static const char* names[5] = {"saved[0] (h0)", "saved[1] (rz)", "saved[2] (hr)", "saved[3] (c)",
                                  "saved[4] (dact)"};
-  std::vector<at::Tensor> saved_c;
-  saved_c.reserve(5);
   for (int i = 0; i < 5; ++i) {
     check_float(saved[i], kBwd, names[i]);
     check_same_dtype(saved[i], dout, kBwd, names[i], "dout");
@@ -116,19 +112,29 @@ std::vector<at::Tensor> gru_step_backward(const at::Tensor& dout, const std::vec
     const int64_t width = i == 1 ? 2 * d : d;
     TORCH_CHECK(saved[i].dim() == 2 && saved[i].size(0) == B && saved[i].size(1) == width, kBwd,
                 ": '", names[i], "' must be ", B, " x ", width, ", got ", saved[i].sizes());
-    saved_c.push_back(saved[i].contiguous());
   }
-  const at::Tensor dout_c = dout.contiguous();
-  const at::Tensor reset_c = optional_contiguous(reset);
-  const at::Tensor mask_c = optional_contiguous(keep_mask);
-  if (runs_cuda_kernels(dout)) {
-#ifdef WITH_CUDA
-    return gru_step_backward_cuda(dout_c, saved_c, Wrz, Wh, reset_c, mask_c, act, act_a, act_b);
-#else
-    TORCH_CHECK(false, "gru_step_backward: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return gru_step_backward_cpu(dout_c, saved_c, Wrz, Wh, reset_c, mask_c, act, act_a, act_b);
+}
+
+GruStepForwardResult run_gru_step_forward(GruStepForwardKernel kernel, const at::Tensor& vx, const at::Tensor& h, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
+  check_gru_step_forward_args(vx, h, Wrz, Wh, reset, keep_mask, act, act_a, act_b);
+  const std::vector<at::Tensor> r = kernel(vx, h.contiguous(), Wrz, Wh, optional_contiguous(reset),
+                                           optional_contiguous(keep_mask), act, act_a, act_b);
+  const std::initializer_list<at::Tensor> in = {vx, h, Wrz, Wh, reset, keep_mask};
+  return {not_aliasing(r[0], in), not_aliasing(r[1], in), not_aliasing(r[2], in),
+          not_aliasing(r[3], in), not_aliasing(r[4], in), not_aliasing(r[5], in)};
+}
+
+GruStepBackwardResult run_gru_step_backward(GruStepBackwardKernel kernel, const at::Tensor& dout, at::TensorList saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
+  check_gru_step_backward_args(dout, saved, Wrz, Wh, reset, keep_mask, act, act_a, act_b);
+  std::vector<at::Tensor> saved_c;
+  saved_c.reserve(saved.size());
+  for (const at::Tensor& t : saved) saved_c.push_back(t.contiguous());
+  const std::vector<at::Tensor> r = kernel(dout.contiguous(), saved_c, Wrz, Wh,
+                                           optional_contiguous(reset),
+                                           optional_contiguous(keep_mask), act, act_a, act_b);
+  const std::initializer_list<at::Tensor> in = {dout, Wrz, Wh, reset, keep_mask};
+  return {not_aliasing(r[0], in), not_aliasing(r[1], in), not_aliasing(r[2], in),
+          not_aliasing(r[3], in)};
 }
 
 }  // namespace gru4rec

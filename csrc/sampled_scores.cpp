@@ -1,9 +1,7 @@
+// The checks of sampled_scores_{forward,backward}, shared by the CPU and CUDA
+// implementations (which register with the dispatcher from their own files).
 #include "sampled_scores.h"
 #include "common/checks.h"
-#include "cpu/sampled_scores_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/sampled_scores_cuda.h"
-#endif
 
 namespace gru4rec {
 
@@ -19,7 +17,7 @@ void check_h_w_y(const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y, 
 
 }  // namespace
 
-at::Tensor sampled_scores_forward(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& Y) {
+void check_sampled_scores_forward_args(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& Y) {
   const char* op = "sampled_scores_forward";
   check_h_w_y(H, W, Y, op);
   check_float(b, op, "b");
@@ -28,17 +26,9 @@ at::Tensor sampled_scores_forward(const at::Tensor& H, const at::Tensor& W, cons
   check_same_device(H, b, op, "H", "b");
   TORCH_CHECK(b.size(0) == W.size(0), op, ": b has ", b.size(0), " entries but W has ", W.size(0),
               " rows; b must hold one bias per row of W");
-  if (runs_cuda_kernels(H)) {
-#ifdef WITH_CUDA
-    return sampled_scores_forward_cuda(H, W, b, Y);
-#else
-    TORCH_CHECK(false, "sampled_scores_forward: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return sampled_scores_forward_cpu(H, W, b, Y);
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward(const at::Tensor& dS, const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y) {
+void check_sampled_scores_backward_args(const at::Tensor& dS, const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y) {
   const char* op = "sampled_scores_backward";
   check_h_w_y(H, W, Y, op);
   check_float(dS, op, "dS");
@@ -48,14 +38,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward(const at:
   TORCH_CHECK(dS.size(0) == H.size(0) && dS.size(1) == Y.size(0), op, ": dS is ", dS.sizes(),
               " but must be (B, N) = (", H.size(0), ", ", Y.size(0), ") for H ", H.sizes(),
               " and Y of ", Y.size(0), " ids");
-  if (runs_cuda_kernels(dS)) {
-#ifdef WITH_CUDA
-    return sampled_scores_backward_cuda(dS, H, W, Y);
-#else
-    TORCH_CHECK(false, "sampled_scores_backward: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return sampled_scores_backward_cpu(dS, H, W, Y);
+}
+
+
+at::Tensor run_sampled_scores_forward(SampledScoresForwardKernel kernel, const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& Y) {
+  check_sampled_scores_forward_args(H, W, b, Y);
+  return kernel(H, W, b, Y);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> run_sampled_scores_backward(SampledScoresBackwardKernel kernel, const at::Tensor& dS, const at::Tensor& H, const at::Tensor& W, const at::Tensor& Y) {
+  check_sampled_scores_backward_args(dS, H, W, Y);
+  return kernel(dS.contiguous(), H, W, Y);
 }
 
 }  // namespace gru4rec

@@ -1,15 +1,14 @@
+// The checks of topk_scores, shared by the CPU and CUDA implementations (which register
+// with the dispatcher from their own files).
 #include "topk_scores.h"
 
 #include "common/checks.h"
+#include "common/code_tables.h"
 #include "common/enums.h"
-#include "cpu/topk_scores_cpu.h"
-#ifdef WITH_CUDA
-#include "cuda/topk_scores_cuda.h"
-#endif
 
 namespace gru4rec {
 
-std::tuple<at::Tensor, at::Tensor> topk_scores(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size) {
+void check_topk_scores_args(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size) {
   constexpr const char* op = "topk_scores";
   check_hidden_table_ids(H, W, candidates, op, "candidates");
   check_float(b, op, "b");
@@ -26,8 +25,9 @@ std::tuple<at::Tensor, at::Tensor> topk_scores(const at::Tensor& H, const at::Te
               W.size(0), " item rows");
   TORCH_CHECK(k >= 1, op, ": k must be >= 1, got ", k);
   TORCH_CHECK(tile_size > 0, op, ": tile_size must be > 0, got ", tile_size);
-  TORCH_CHECK(final_act >= ACT_LINEAR && final_act <= ACT_SOFTMAX_LOGIT, op,
-              ": unknown final activation code ", final_act, " (see gru4rec_fast/ops/enums.py)");
+  TORCH_CHECK(final_act >= 0 && final_act < kNumActivations, op,
+              ": unknown final activation code ", final_act, " (valid: ",
+              valid_codes(kActivations), ")");
   const int64_t B = H.size(0);
   // Exclusions are a CSR list per row: row r excludes exclude_ids[off[r]:off[r+1]].
   // An empty offsets tensor means "nothing excluded".
@@ -43,18 +43,14 @@ std::tuple<at::Tensor, at::Tensor> topk_scores(const at::Tensor& H, const at::Te
       TORCH_CHECK(o[r + 1] >= o[r], op, ": exclude_offsets must be nondecreasing (row ", r, ")");
   }
   check_ids_in_range_cpu(candidates, W.size(0), op, "candidates");
+}
 
+std::tuple<at::Tensor, at::Tensor> run_topk_scores(TopkScoresKernel kernel, const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size) {
+  check_topk_scores_args(H, W, b, candidates, exclude_offsets, exclude_ids, k, final_act, act_a, act_b, tile_size);
   const at::Tensor Hc = H.contiguous(), Wc = W.contiguous(), bc = b.contiguous();
   const at::Tensor cc = candidates.contiguous(), oc = exclude_offsets.contiguous();
   const at::Tensor ec = exclude_ids.contiguous();
-  if (runs_cuda_kernels(H)) {
-#ifdef WITH_CUDA
-    return topk_scores_cuda(Hc, Wc, bc, cc, oc, ec, k, final_act, act_a, act_b, tile_size);
-#else
-    TORCH_CHECK(false, "topk_scores: gru4rec_fast was built without CUDA; rebuild with CUDA (see README)");
-#endif
-  }
-  return topk_scores_cpu(Hc, Wc, bc, cc, oc, ec, k, final_act, act_a, act_b, tile_size);
+  return kernel(Hc, Wc, bc, cc, oc, ec, k, final_act, act_a, act_b, tile_size);
 }
 
 }  // namespace gru4rec

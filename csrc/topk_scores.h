@@ -7,12 +7,19 @@
 // duplicates included).
 // Returns (scores [B, k] of H's dtype, ids int64 [B, k]); where a row has fewer than k
 // rankable items its trailing entries are id -1 with score NaN.
+// The operators (schemas in csrc/op_schemas.h) run run_<op> bound to the CPU or CUDA
+// kernel; both check their arguments with check_<op>_args first.
 #pragma once
 #include <ATen/ATen.h>
 #include <tuple>
 
+#include "cpu/topk_scores_cpu.h"
+
 namespace gru4rec {
 
-std::tuple<at::Tensor, at::Tensor> topk_scores(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size);
+using TopkScoresKernel = decltype(&topk_scores_cpu);
+
+void check_topk_scores_args(const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size);
+std::tuple<at::Tensor, at::Tensor> run_topk_scores(TopkScoresKernel kernel, const at::Tensor& H, const at::Tensor& W, const at::Tensor& b, const at::Tensor& candidates, const at::Tensor& exclude_offsets, const at::Tensor& exclude_ids, int64_t k, int64_t final_act, double act_a, double act_b, int64_t tile_size);
 
 }  // namespace gru4rec

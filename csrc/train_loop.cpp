@@ -8,13 +8,17 @@
 #include <optional>
 
 #include "common/checks.h"
+#include "common/code_tables.h"
+#include "common/sampled_scores_products.h"
 #include "cpu/fused_loss_cpu.h"
 #include "cpu/gather_rows_cpu.h"
 #include "cpu/gru_step_cpu.h"
+#include "cpu/sampled_scores_cpu.h"
 #include "cpu/sparse_row_update_cpu.h"
 #ifdef WITH_CUDA
 #include "cuda/fused_loss_cuda.h"
 #include "cuda/gru_step_cuda.h"
+#include "cuda/sampled_scores_cuda.h"
 #include "cuda/sparse_row_update_cuda.h"
 #endif
 
@@ -61,6 +65,15 @@ std::tuple<at::Tensor, at::Tensor> loss_fwd_bwd(const at::Tensor& scores, const 
                                 c.smoothing, c.scale);
 }
 
+// (W[Y], b[Y]) by sampled_scores' own gather, reused by the loop's forward and backward.
+std::tuple<at::Tensor, at::Tensor> gather_scored(const at::Tensor& W, const at::Tensor& b,
+                                                 const at::Tensor& Y) {
+#ifdef WITH_CUDA
+  if (runs_cuda_kernels(W)) return sampled_scores_gather_cuda(W, b, Y);
+#endif
+  return sampled_scores_gather_cpu(W, b, Y);
+}
+
 // W[ids] for a 2-D table: the prefetching CPU gather, index_select elsewhere.
 at::Tensor gather_rows(const at::Tensor& W, const at::Tensor& ids) {
   if (!runs_cuda_kernels(W)) return gather_rows_cpu(W, ids.contiguous());
@@ -73,7 +86,9 @@ at::Tensor as_2d(const at::Tensor& t, bool one_row) {
 }
 
 bool is_dense(const std::string& name) {
-  return name != "Wy" && name != "By" && name != "E" && name != "Wx0";
+  for (const char* table : kItemTableNames)
+    if (name == table) return false;
+  return true;
 }
 
 std::string key(const char* base, int64_t l) { return std::string(base) + "." + std::to_string(l); }
@@ -95,26 +110,29 @@ TrainLoop::TrainLoop(const std::map<std::string, at::Tensor>& weights,
                      const std::map<std::string, std::vector<at::Tensor>>& states,
                      const at::Tensor& log_supp, const TrainConfig& config, at::Generator generator)
     : w_(weights), log_supp_(log_supp), c_(config), gen_(std::move(generator)) {
-  TORCH_CHECK(w_.count("Wy") && w_.count("By"), kLoopOp, ": weights must contain 'Wy' and 'By'");
-  const at::Tensor& Wy = w_.at("Wy");
+  TORCH_CHECK(w_.count(kWy) && w_.count(kBy), kLoopOp, ": weights must contain 'Wy' and 'By'");
+  const at::Tensor& Wy = w_.at(kWy);
   for (auto& kv : w_) {
     TORCH_CHECK(kv.second.device() == Wy.device() && kv.second.scalar_type() == Wy.scalar_type(),
                 kLoopOp, ": weight '", kv.first, "' must be on ", Wy.device(), " with dtype ",
                 Wy.scalar_type());
     TORCH_CHECK(kv.second.is_contiguous(), kLoopOp, ": weight '", kv.first, "' must be contiguous");
     auto it = states.find(kv.first);
-    TORCH_CHECK(it != states.end() && it->second.size() == 4, kLoopOp, ": no optimiser state (4 tensors) for '",
+    TORCH_CHECK(it != states.end() && it->second.size() == std::size(kStateNames), kLoopOp,
+                ": no optimiser state (", std::size(kStateNames), " tensors) for '",
                 kv.first, "'");
-    st_[kv.first] = RowState{it->second[0], it->second[1], it->second[2], it->second[3]};
+    const std::vector<at::Tensor>& st = it->second;
+    st_[kv.first] = RowState{st[STATE_S1], st[STATE_S2], st[STATE_VELOCITY], st[STATE_STEPS]};
     if (is_dense(kv.first)) {
       const int64_t rows = kv.second.dim() == 2 ? kv.second.size(0) : 1;
       dense_ids_[kv.first] = at::arange(rows, Wy.options().dtype(at::kLong));
     }
   }
-  TORCH_CHECK(c_.mode >= 0 && c_.mode <= 2, kLoopOp, ": embedding mode must be 0, 1 or 2");
+  TORCH_CHECK(c_.mode >= 0 && c_.mode < kNumEmbeddingModes, kLoopOp, ": unknown embedding mode code ",
+              c_.mode, " (valid: ", valid_codes(kEmbeddingModeNames), ")");
   TORCH_CHECK(c_.n_layers >= 1, kLoopOp, ": need at least one layer");
   for (int64_t l = 0; l < c_.n_layers; ++l)
-    for (const char* base : {"b", "Wrz", "Wh"})
+    for (const char* base : {kB, kWrz, kWh})
       TORCH_CHECK(w_.count(key(base, l)), kLoopOp, ": weights lack '", key(base, l), "'");
   TORCH_CHECK(c_.logq <= 0 || log_supp_.numel() == Wy.size(0), kLoopOp,
               ": logq > 0 needs log_supp with one entry per item");
@@ -123,7 +141,7 @@ TrainLoop::TrainLoop(const std::map<std::string, at::Tensor>& weights,
 at::Tensor TrainLoop::mask(int64_t rows, int64_t cols, double p_drop) {
   if (p_drop <= 0) return at::Tensor();
   const double keep = 1.0 - p_drop;
-  const at::Tensor& ref = w_.at("Wy");
+  const at::Tensor& ref = w_.at(kWy);
   // The same draws and arithmetic as the Python step: rand < keep, as dtype, / keep.
   at::Tensor u = at::rand({rows, cols}, gen_, ref.options());
   return u.lt(keep).to(ref.scalar_type()).div_(keep);
@@ -157,8 +175,8 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   const int64_t B = X.size(0);
   TORCH_CHECK(static_cast<int64_t>(H.size()) == c.n_layers, kLoopOp, ": expected ", c.n_layers,
               " hidden states, got ", H.size());
-  const at::Tensor& Wy = w_.at("Wy");
-  const at::Tensor& By = w_.at("By");
+  const at::Tensor& Wy = w_.at(kWy);
+  const at::Tensor& By = w_.at(kBy);
   // What the public gru_step op does before its kernels, which this loop calls
   // directly: an empty reset means none (the kernels would read B flags from it), a
   // given one is one bool/uint8 flag per row, contiguous; the hidden states are
@@ -190,8 +208,8 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   std::optional<Phase> phase;
   phase.emplace("g4r::forward");
   at::Tensor x, m_embed;
-  if (c.mode == 0) x = gather_rows(Wy, X);
-  else if (c.mode == 1) x = gather_rows(w_.at("E"), X);
+  if (c.mode == EMB_SHARED) x = gather_rows(Wy, X);
+  else if (c.mode == EMB_SEPARATE) x = gather_rows(w_.at(kE), X);
   if (x.defined()) {
     m_embed = mask(B, x.size(1), c.dropout_embed);
     if (m_embed.defined()) x = x * m_embed;
@@ -199,12 +217,12 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   std::vector<at::Tensor> ins, masks, outs;
   std::vector<std::vector<at::Tensor>> saves;
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    const at::Tensor& Wh = w_.at(key("Wh", l));
+    const at::Tensor& Wh = w_.at(key(kWh, l));
     at::Tensor vx;
-    if (l == 0 && c.mode == 2) vx = gather_rows(w_.at("Wx0"), X).add_(w_.at("b.0"));
-    else vx = at::addmm(w_.at(key("b", l)), x, w_.at(key("Wx", l)));
+    if (l == 0 && c.mode == EMB_NONE) vx = gather_rows(w_.at(kWx0), X).add_(w_.at(key(kB, 0)));
+    else vx = at::addmm(w_.at(key(kB, l)), x, w_.at(key(kWx, l)));
     at::Tensor mh = mask(B, Wh.size(0), c.dropout_hidden);
-    std::vector<at::Tensor> r = gru_fwd(vx, Hc[l], w_.at(key("Wrz", l)), Wh, reset_c, mh, c);
+    std::vector<at::Tensor> r = gru_fwd(vx, Hc[l], w_.at(key(kWrz, l)), Wh, reset_c, mh, c);
     ins.push_back(x);
     masks.push_back(mh);
     outs.push_back(r[0]);
@@ -212,13 +230,10 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
     x = r[0];
   }
   phase.emplace("g4r::scores");
-  // Sampled scores: the N used rows of Wy gathered once, for the forward and backward.
-  const at::Tensor WyY = gather_rows(Wy, Y);
-  const at::Tensor ByY = By.index_select(0, Y);
-  // S^T = b[Y] + W[Y] . x^T, then transposed: BLAS splits the N rows of W[Y] well over
-  // threads, while x . W[Y]^T (M = B = 32) ran 3.7x slower on 2 threads than this.
-  const at::Tensor scores =
-      at::addmm(ByY.unsqueeze(1).expand({N, B}), WyY, x.t()).t().contiguous();
+  // Sampled scores by the op's own code (csrc/common/sampled_scores_products.h), with
+  // the N used rows of Wy gathered once for the forward and the backward.
+  const auto [WyY, ByY] = gather_scored(Wy, By, Y);
+  const at::Tensor scores = sampled_scores_from_rows(x, WyY, ByY);
   at::Tensor off;
   if (c.logq > 0) {
     off = log_supp_.index_select(0, T);
@@ -234,36 +249,34 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   phase.emplace("g4r::backward");
   // Row gradients of Wy: in shared mode the input rows (X) come first, then the
   // scored rows (Y), in one buffer, so that one kernel call sums and applies both.
-  const int64_t lead = c.mode == 0 ? B : 0;
+  const int64_t lead = c.mode == EMB_SHARED ? B : 0;
   at::Tensor gWy = at::empty({lead + N, d_out}, Wy.options());
-  at::Tensor dx = at::mm(dS, WyY);
   at::Tensor gWyY = gWy.narrow(0, lead, N);
-  at::mm_out(gWyY, dS.t(), x);
-  at::Tensor gBy = dS.sum(0);
+  auto [dx, gBy] = sampled_scores_grads_from_rows(dS, x, WyY, gWyY);
   std::vector<std::pair<std::string, at::Tensor>> dense;  // (name, gradient)
   at::Tensor gWx0;
   for (int64_t l = c.n_layers - 1; l >= 0; --l) {
-    std::vector<at::Tensor> g = gru_bwd(dx, saves[l], w_.at(key("Wrz", l)), w_.at(key("Wh", l)),
+    std::vector<at::Tensor> g = gru_bwd(dx, saves[l], w_.at(key(kWrz, l)), w_.at(key(kWh, l)),
                                         reset_c, masks[l], c);
     const at::Tensor& dvx = g[0];
-    dense.emplace_back(key("Wrz", l), g[2]);
-    dense.emplace_back(key("Wh", l), g[3]);
-    dense.emplace_back(key("b", l), dvx.sum(0));
-    if (l == 0 && c.mode == 2) {
+    dense.emplace_back(key(kWrz, l), g[2]);
+    dense.emplace_back(key(kWh, l), g[3]);
+    dense.emplace_back(key(kB, l), dvx.sum(0));
+    if (l == 0 && c.mode == EMB_NONE) {
       gWx0 = dvx;
       dx = at::Tensor();
     } else {
-      const at::Tensor& Wx = w_.at(key("Wx", l));
-      dense.emplace_back(key("Wx", l), at::mm(ins[l].t(), dvx));
+      const at::Tensor& Wx = w_.at(key(kWx, l));
+      dense.emplace_back(key(kWx, l), at::mm(ins[l].t(), dvx));
       dx = at::mm(dvx, Wx.t());
     }
   }
   if (dx.defined() && m_embed.defined()) dx = dx * m_embed;
-  if (c.mode == 0) gWy.narrow(0, 0, B).copy_(dx);
+  if (c.mode == EMB_SHARED) gWy.narrow(0, 0, B).copy_(dx);
 
   // ---- global gradient cap, then the updates ---------------------------------------
   phase.emplace("g4r::update_dense");
-  at::Tensor gE = c.mode == 1 ? dx : at::Tensor();
+  at::Tensor gE = c.mode == EMB_SEPARATE ? dx : at::Tensor();
   if (c.grad_cap > 0) {
     std::vector<at::Tensor> all;
     for (auto& kv : dense) all.push_back(kv.second);
@@ -280,10 +293,10 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   }
   for (auto& kv : dense) update(kv.first, at::Tensor(), kv.second);
   phase.emplace("g4r::update_rows");
-  if (gWx0.defined()) update("Wx0", X, gWx0);
-  update("Wy", c.mode == 0 ? at::cat({X, Y}) : Y, gWy);
-  if (gE.defined()) update("E", X, gE);
-  update("By", Y, gBy);
+  if (gWx0.defined()) update(kWx0, X, gWx0);
+  update(kWy, c.mode == EMB_SHARED ? at::cat({X, Y}) : Y, gWy);
+  if (gE.defined()) update(kE, X, gE);
+  update(kBy, Y, gBy);
   return {loss, outs};
 }
 
@@ -291,7 +304,7 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::run(
     const at::Tensor& ins, const at::Tensor& outs, const at::Tensor& resets,
     const at::Tensor& prev, const at::Tensor& offsets, const at::Tensor& shrink,
     const at::Tensor& samples, int64_t t0, int64_t t1, std::vector<at::Tensor> H) {
-  const at::Tensor& Wy = w_.at("Wy");
+  const at::Tensor& Wy = w_.at(kWy);
   TORCH_CHECK(t0 >= 0 && t1 >= t0, kLoopOp, ".run: need 0 <= t0 <= t1, got ", t0, ", ", t1);
   TORCH_CHECK(offsets.is_cpu() && offsets.scalar_type() == at::kLong && offsets.dim() == 1 &&
                   offsets.size(0) > t1, kLoopOp, ".run: offsets must be an int64 CPU tensor with more than t1 = ",

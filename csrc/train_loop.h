@@ -19,11 +19,13 @@
 #include <tuple>
 #include <vector>
 
+#include "common/enums.h"
+
 namespace gru4rec {
 
 // Hyperparameters of the step, already parsed into codes (see csrc/common/enums.h).
 struct TrainConfig {
-  int64_t mode = 0;  // embedding mode: 0 shared (input = row of Wy), 1 separate (E), 2 none (Wx0)
+  int64_t mode = EMB_SHARED;  // EmbeddingMode (enums.h): input = row of Wy, of E, or of Wx0
   int64_t n_layers = 1;
   int64_t hidden_act = 0;
   double hidden_a = 0.0, hidden_b = 0.0;

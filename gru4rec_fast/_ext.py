@@ -2,7 +2,9 @@
 
 Importing gru4rec_fast never requires the extension (data handling and the reference ops
 work without it); the first fused op call loads it and, if it is missing, raises
-ExtensionNotBuiltError with the command that builds it.
+ExtensionNotBuiltError with the command that builds it. Loading it defines the operators
+torch.ops.gru4rec_fast.* (csrc/library.cpp); `ops()` then adds, once, their fake kernels
+and autograd formulas (gru4rec_fast/ops/_library.py) and returns that namespace.
 """
 import functools
 
@@ -30,6 +32,19 @@ def ext():
             f"gru4rec_fast's compiled extension could not be loaded ({err}); {BUILD_HINT}"
         ) from err
     return _C
+
+
+_OPS = None  # torch.ops.gru4rec_fast once registered; a plain global so torch.compile can read it
+
+
+def ops():
+    """The operator namespace torch.ops.gru4rec_fast, with fake kernels and autograd
+    registered: the fused ops call ``ops().<op>(...)``. Loads the extension first."""
+    global _OPS
+    if _OPS is None:
+        from gru4rec_fast.ops import _library  # noqa: PLC0415
+        _OPS = _library.register(ext().ops_namespace)
+    return _OPS
 
 
 def available():

@@ -25,8 +25,9 @@ def pytest_runtest_setup(item):
 @pytest.fixture(autouse=True)
 def _route_cuda_emu(request, monkeypatch):
     """For a `cuda_emu` test: every op of gru4rec_fast runs the CUDA kernels on the CPU
-    emulation (the emulation module stands in for gru4rec_fast._C), with a thread order
-    seeded from the test's id, so a failure reproduces."""
+    emulation (the emulation module stands in for gru4rec_fast._C, its operators
+    torch.ops.gru4rec_fast_emu for torch.ops.gru4rec_fast), with a thread order seeded
+    from the test's id, so a failure reproduces."""
     if request.node.get_closest_marker("cuda_emu") is None:
         yield None
         return
@@ -34,5 +35,7 @@ def _route_cuda_emu(request, monkeypatch):
     from gru4rec_fast import _ext
     mod = cuda_emu.module()
     mod.set_schedule_seed(cuda_emu.base_seed() + zlib.crc32(request.node.nodeid.encode()))
+    emu_ops = cuda_emu.ops()
     monkeypatch.setattr(_ext, "ext", lambda: mod)
+    monkeypatch.setattr(_ext, "ops", lambda: emu_ops)
     yield mod

@@ -53,3 +53,10 @@ def module():
     print(f"cuda_emu: building/loading {name} in {build}", file=sys.stderr)
     return load(name=name, sources=SOURCES, extra_include_paths=[CSRC], extra_cflags=flags,
                 extra_ldflags=ldflags, build_directory=build, verbose=False)
+
+
+def ops():
+    """torch.ops.gru4rec_fast_emu: the emulation's operators (same schemas as
+    torch.ops.gru4rec_fast), with the package's fake kernels and autograd registered."""
+    from gru4rec_fast.ops import _library
+    return _library.register(module().ops_namespace)

@@ -1,4 +1,4 @@
-// Argument checks shared by every op's entry point. Messages name the op and the
+// Argument checks shared by every op's check_<op>_args. Messages name the op and the
 // argument so that a user sees what to fix, not a kernel crash.
 #pragma once
 #include <ATen/ATen.h>
@@ -6,9 +6,9 @@
 
 namespace gru4rec {
 
-// True when an op must run its CUDA kernels on `t`: for CUDA tensors, and in the CUDA
-// emulation module of the tests (csrc/emu/, built with G4R_CUDA_EMU) for CPU tensors too,
-// so that the entry points, their checks included, drive the emulated CUDA kernels.
+// True when the C++ training loop must run the CUDA kernels on `t` (the ops themselves
+// are dispatched by PyTorch): for CUDA tensors, and in the CUDA emulation module of the
+// tests (csrc/emu/, built with G4R_CUDA_EMU) for CPU tensors too.
 inline bool runs_cuda_kernels(const at::Tensor& t) {
 #if defined(G4R_CUDA_EMU)
   return t.is_cpu() || t.is_cuda();

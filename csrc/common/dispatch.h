@@ -6,6 +6,9 @@
 #include <c10/util/Exception.h>
 #include "enums.h"
 
+// One case per optimizer code: adding an optimizer means adding its case below.
+static_assert(::gru4rec::kNumOptimizers == 5, "G4R_DISPATCH_OPTIMIZER: a case per optimizer code");
+
 #define G4R_OPTIMIZER_CASE(CODE, MOMENTUM, ...)     \
   case CODE:                                        \
     if (MOMENTUM) {                                 \

@@ -733,3 +733,12 @@ std::tuple<at::Tensor, at::Tensor> eval_rank_counts_cpu(const at::Tensor& H, con
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/eval_rank.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "eval_rank.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CPU, m) {
+  G4R_IMPL(m, "eval_rank_counts", run_eval_rank_counts, eval_rank_counts_cpu);
+}

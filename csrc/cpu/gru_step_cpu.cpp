@@ -167,3 +167,13 @@ std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std:
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/gru_step.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "gru_step.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CPU, m) {
+  G4R_IMPL(m, "gru_step_forward", run_gru_step_forward, gru_step_forward_cpu);
+  G4R_IMPL(m, "gru_step_backward", run_gru_step_backward, gru_step_backward_cpu);
+}

@@ -25,6 +25,7 @@
 #define GRU4REC_X86 1
 #endif
 
+#include "common/code_tables.h"
 #include "common/dispatch.h"
 #include "common/enums.h"
 
@@ -285,10 +286,10 @@ void update_rows(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1,
   RowTask<T> k;
   k.P = param.data_ptr<T>();
   k.G = grads.data_ptr<T>();
-  k.S1 = OPT != OPT_SGD ? state1.data_ptr<T>() : nullptr;
-  k.S2 = (OPT == OPT_ADAM || OPT == OPT_ADADELTA) ? state2.data_ptr<T>() : nullptr;
+  k.S1 = kOptimizers[OPT].uses_s1 ? state1.data_ptr<T>() : nullptr;
+  k.S2 = kOptimizers[OPT].uses_s2 ? state2.data_ptr<T>() : nullptr;
   k.V = MOMENTUM ? velocity.data_ptr<T>() : nullptr;
-  k.STEP = OPT == OPT_ADAM ? step_count.data_ptr<T>() : nullptr;
+  k.STEP = kOptimizers[OPT].uses_steps ? step_count.data_ptr<T>() : nullptr;
   k.sorted_ids = sorted_ids.data();
   k.sorted_pos = sorted_pos.data();
   k.run_starts = run_starts.data();
@@ -339,3 +340,12 @@ void sparse_row_update_cpu_(at::Tensor& param, const at::Tensor& ids, const at::
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/sparse_row_update.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "sparse_row_update.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CPU, m) {
+  G4R_IMPL(m, "sparse_row_update_", run_sparse_row_update_, sparse_row_update_cpu_);
+}

@@ -235,3 +235,12 @@ std::tuple<at::Tensor, at::Tensor> topk_scores_cpu(const at::Tensor& H, const at
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/topk_scores.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "topk_scores.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CPU, m) {
+  G4R_IMPL(m, "topk_scores", run_topk_scores, topk_scores_cpu);
+}

@@ -42,3 +42,13 @@ at::Tensor cdf_search_cuda(const at::Tensor& cdf, const at::Tensor& uniforms) {
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/cdf_sample.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "cdf_sample.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CUDA, m) {
+  G4R_IMPL(m, "cdf_sample", run_cdf_sample, cdf_sample_cuda);
+  G4R_IMPL(m, "cdf_search", run_cdf_search, cdf_search_cuda);
+}

@@ -45,3 +45,12 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cuda(const at::Tensor& sco
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/fused_loss.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "fused_loss.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CUDA, m) {
+  G4R_IMPL(m, "fused_loss_fwd_bwd", run_fused_loss_fwd_bwd, fused_loss_fwd_bwd_cuda);
+}

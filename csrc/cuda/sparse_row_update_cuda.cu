@@ -19,6 +19,7 @@
 #include <c10/macros/Macros.h>
 #include <cub/cub.cuh>
 
+#include "common/code_tables.h"
 #include "common/dispatch.h"
 
 #include "cuda/kernels/sparse_row_update_kernels.cuh"
@@ -36,10 +37,10 @@ void launch(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1, at::
   const int64_t M = sorted_ids.size(0), n = param.size(0), d = param.size(1);
   sparse_row_update_kernel<T, OPT, MOMENTUM><<<n_blocks(M), kThreads, 0, stream>>>(
       param.data_ptr<T>(), grads.data_ptr<T>(),
-      OPT != OPT_SGD ? state1.data_ptr<T>() : nullptr,
-      (OPT == OPT_ADAM || OPT == OPT_ADADELTA) ? state2.data_ptr<T>() : nullptr,
+      kOptimizers[OPT].uses_s1 ? state1.data_ptr<T>() : nullptr,
+      kOptimizers[OPT].uses_s2 ? state2.data_ptr<T>() : nullptr,
       MOMENTUM ? velocity.data_ptr<T>() : nullptr,
-      OPT == OPT_ADAM ? step_count.data_ptr<T>() : nullptr, sorted_ids.data_ptr<int64_t>(),
+      kOptimizers[OPT].uses_steps ? step_count.data_ptr<T>() : nullptr, sorted_ids.data_ptr<int64_t>(),
       sorted_pos.data_ptr<int64_t>(), M, d, n, h);
   C10_CUDA_KERNEL_LAUNCH_CHECK();
 }
@@ -83,3 +84,12 @@ void sparse_row_update_cuda_(at::Tensor& param, const at::Tensor& ids, const at:
 }
 
 }  // namespace gru4rec
+
+// Registration with the dispatcher (schemas: csrc/op_schemas.h): the op's shared checks
+// (csrc/sparse_row_update.cpp), then this file's kernel.
+#include "common/library_impl.h"
+#include "sparse_row_update.h"
+
+TORCH_LIBRARY_IMPL(gru4rec_fast, CUDA, m) {
+  G4R_IMPL(m, "sparse_row_update_", run_sparse_row_update_, sparse_row_update_cuda_);
+}

@@ -1,7 +1,7 @@
-// The emulation module compiles the real entry points (csrc/<op>.cpp) with G4R_CUDA_EMU,
-// where runs_cuda_kernels() is true for every tensor, so their CPU branch is never taken.
-// It still names the CPU kernels; these definitions satisfy the linker and raise if the
-// dispatch ever changes (the CPU kernels live in the product module, not here).
+// The emulation module compiles the C++ training loop (csrc/train_loop.cpp) with
+// G4R_CUDA_EMU, where runs_cuda_kernels() is true for every tensor, so its CPU branch is
+// never taken. It still names the CPU kernels; these definitions satisfy the linker and
+// raise if that ever changes (the CPU kernels live in the product module, not here).
 #pragma once
 #include <ATen/ATen.h>
 
@@ -26,6 +26,7 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor&, con
 std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_forward"); }
 std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor&, const std::vector<at::Tensor>&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_backward"); }
 at::Tensor gather_rows_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gather_rows"); }
+std::tuple<at::Tensor, at::Tensor> sampled_scores_gather_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_gather"); }
 at::Tensor sampled_scores_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_forward"); }
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_backward"); }
 void sparse_row_update_cpu_(at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, int64_t, double, double, double, double, double, double, bool) { G4R_EMU_NO_CPU("sparse_row_update_"); }

@@ -1,15 +1,20 @@
 // gru4rec_fast_cuda_emu: the CUDA kernels (and the C++ training loop driving them) of csrc/cuda/kernels/ run on CPU tensors by the
-// emulation of csrc/emu/cuda_emu.h, behind the real entry points (argument checks and
-// all) and the same Python names as gru4rec_fast._C. Built by the tests
+// emulation of csrc/emu/cuda_emu.h, behind the real argument checks (csrc/<op>.cpp), as
+// the operators torch.ops.gru4rec_fast_emu.* (the same schemas as gru4rec_fast, from
+// csrc/op_schemas.h; a second library cannot define the namespace gru4rec_fast again)
+// whose CPU kernels are the emulated CUDA launchers. Built by the tests
 // (tests/cuda_emu.py), never by setup.py. One translation unit (besides the scheduler)
 // because each TU that includes the torch headers costs tens of seconds on CI's 2 cores.
 #include <torch/extension.h>
 
-#include "bind_ops.h"
-#include "bind_train_loop.h"
-#include "eval_rank.h"
+#include <torch/library.h>
 
-// The entry points, compiled with G4R_CUDA_EMU: CPU tensors take their CUDA branch.
+#include "bind_train_loop.h"
+#include "common/library_impl.h"
+#include "eval_rank.h"
+#include "op_schemas.h"
+
+// The argument checks and run_<op> of every op.
 #include "cdf_sample.cpp"
 #include "eval_rank.cpp"
 #include "fused_loss.cpp"
@@ -32,11 +37,29 @@
 
 namespace g = gru4rec;
 
+TORCH_LIBRARY(gru4rec_fast_emu, m) {
+  for (const char* schema : g::kOpSchemas) m.def(schema);
+}
+
+// The emulated CUDA launchers (csrc/emu/*_emu.h) are these ops' CPU kernels.
+TORCH_LIBRARY_IMPL(gru4rec_fast_emu, CPU, m) {
+  G4R_IMPL(m, "sampled_scores_forward", run_sampled_scores_forward, sampled_scores_forward_cuda);
+  G4R_IMPL(m, "sampled_scores_backward", run_sampled_scores_backward, sampled_scores_backward_cuda);
+  G4R_IMPL(m, "fused_loss_fwd_bwd", run_fused_loss_fwd_bwd, fused_loss_fwd_bwd_cuda);
+  G4R_IMPL(m, "sparse_row_update_", run_sparse_row_update_, sparse_row_update_cuda_);
+  G4R_IMPL(m, "gru_step_forward", run_gru_step_forward, gru_step_forward_cuda);
+  G4R_IMPL(m, "gru_step_backward", run_gru_step_backward, gru_step_backward_cuda);
+  G4R_IMPL(m, "eval_rank_counts", run_eval_rank_counts, eval_rank_counts_cuda);
+  G4R_IMPL(m, "cdf_sample", run_cdf_sample, cdf_sample_cuda);
+  G4R_IMPL(m, "cdf_search", run_cdf_search, cdf_search_cuda);
+  G4R_IMPL(m, "topk_scores", run_topk_scores, topk_scores_cuda);
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "gru4rec_fast's CUDA kernels on the CPU emulation of the CUDA execution model "
             "(tests only; CPU tensors in, CPU tensors out)";
   m.def("with_cuda", []() { return true; }, "the emulated ops run the CUDA kernels");
-  g::bind_ops(m);
+  m.attr("ops_namespace") = "gru4rec_fast_emu";
   g::bind_train_loop(m, pybind11::module_local());
   m.def("set_schedule_seed", [](uint64_t seed) { g4r_emu::set_schedule_seed(seed); },
         pybind11::arg("seed"),

@@ -5,6 +5,7 @@
 #include <ATen/Dispatch.h>
 
 #include "cuda/kernels/sparse_row_update_kernels.cuh"
+#include "common/code_tables.h"
 #include "common/dispatch.h"
 #include "emu/launch_glue.h"
 
@@ -20,10 +21,10 @@ void launch(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1, at::
   using namespace sparse_row_update_kernels;
   const int64_t M = sorted_ids.size(0), n = param.size(0), d = param.size(1);
       g4r_emu::launch(sparse_row_update_kernel<T, OPT, MOMENTUM>, dim3(n_blocks(M)), dim3(kThreads), 0, param.data_ptr<T>(), grads.data_ptr<T>(),
-      OPT != OPT_SGD ? state1.data_ptr<T>() : nullptr,
-      (OPT == OPT_ADAM || OPT == OPT_ADADELTA) ? state2.data_ptr<T>() : nullptr,
+      kOptimizers[OPT].uses_s1 ? state1.data_ptr<T>() : nullptr,
+      kOptimizers[OPT].uses_s2 ? state2.data_ptr<T>() : nullptr,
       MOMENTUM ? velocity.data_ptr<T>() : nullptr,
-      OPT == OPT_ADAM ? step_count.data_ptr<T>() : nullptr, sorted_ids.data_ptr<int64_t>(),
+      kOptimizers[OPT].uses_steps ? step_count.data_ptr<T>() : nullptr, sorted_ids.data_ptr<int64_t>(),
       sorted_pos.data_ptr<int64_t>(), M, d, n, h);
 }
 

@@ -18,7 +18,9 @@ import json
 import os
 import time
 
-EVAL_TYPES = ("standard", "conservative", "median", "tiebreaking")
+from gru4rec_fast.ops.enums import RANK_MODES
+
+EVAL_TYPES = RANK_MODES  # the tie handling modes of evaluate()
 
 
 class CLIError(ValueError):

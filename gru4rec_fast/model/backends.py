@@ -31,7 +31,8 @@ import torch
 
 from gru4rec_fast.ops import enums
 from gru4rec_fast.model import network, optim_state as OS, params as P
-from gru4rec_fast.model.optim import dense_update_, resolve_adapt_params
+from gru4rec_fast.model.optim import dense_update_
+from gru4rec_fast.ops.enums import resolve_adapt_params
 
 
 class _StepBase:
@@ -93,7 +94,7 @@ class FusedStep(_StepBase):
         C = _ext.ext()
         p = self.p
         c = C.TrainConfig()
-        c.mode = {"shared": 0, "separate": 1, "none": 2}[self.mode]
+        c.mode = enums.EMBEDDING_MODES[self.mode]
         c.n_layers = self.n_layers
         c.hidden_act, c.hidden_a, c.hidden_b = self.hidden_act.code, self.hidden_act.a, self.hidden_act.b
         c.loss = enums.parse_loss(self.loss)

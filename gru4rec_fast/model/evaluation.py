@@ -12,8 +12,9 @@ import torch
 
 from gru4rec_fast.model.forward import forward_step, ops_module
 from gru4rec_fast.model.training import EpochTensors
+from gru4rec_fast.ops.enums import RANK_MODES
 
-MODES = ("standard", "conservative", "median", "tiebreaking")
+MODES = RANK_MODES
 TIEBREAK_NOISE = 1e-10
 
 

@@ -26,11 +26,14 @@ with 42), so two implementations start from equal weights.
 import numpy as np
 import torch
 
-SPARSE_NAMES = ("Wy", "By", "E", "Wx0")
+from gru4rec_fast.ops import enums
+
+SPARSE_NAMES = enums.ITEM_TABLES  # updated row-sparse (csrc/common/code_tables.h)
 
 
 def embedding_mode(p):
-    """'shared', 'separate' or 'none' from the hyperparameters."""
+    """'shared', 'separate' or 'none' (the names of ``enums.EMBEDDING_MODES``) from the
+    hyperparameters."""
     if p["constrained_embedding"]:
         return "shared"
     if p["embedding"] == "layersize" or (isinstance(p["embedding"], int) and p["embedding"] > 0):

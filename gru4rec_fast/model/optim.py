@@ -16,30 +16,15 @@ import torch
 
 from gru4rec_fast.ops import enums
 
-DEFAULT_ADAPT_PARAMS = {
-    "sgd": (0.0, 0.0),
-    "adagrad": (0.0, 0.0),
-    "rmsprop": (0.9, 0.0),
-    "adam": (0.9, 0.999),
-    "adadelta": (0.95, 0.0),
-}
-
-
-def resolve_adapt_params(adapt, adapt_params):
-    p1, p2 = DEFAULT_ADAPT_PARAMS[adapt]
-    vals = list(adapt_params or [])
-    merged = vals + [p1, p2][len(vals):]
-    return float(merged[0]), float(merged[1])
-
-
 class DenseState:
     """Optimiser state of one dense tensor (allocated only as the optimiser needs)."""
 
     def __init__(self, param, adapt, momentum):
         z = lambda: torch.zeros_like(param)  # noqa: E731
-        self.s1 = z() if adapt != "sgd" else None
-        self.s2 = z() if adapt in ("adam", "adadelta") else None
-        self.v = z() if momentum > 0 else None
+        used = enums.state_tensors(adapt, momentum)
+        self.s1 = z() if "s1" in used else None
+        self.s2 = z() if "s2" in used else None
+        self.v = z() if "velocity" in used else None
         self.t = 0
 
 

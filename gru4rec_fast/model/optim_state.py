@@ -18,9 +18,10 @@ import torch
 
 from gru4rec_fast.model import network
 from gru4rec_fast.model.optim import DenseState
+from gru4rec_fast.ops import enums
 from gru4rec_fast.ops.sparse_row_update import SparseRowState
 
-KEYS = ("s1", "s2", "velocity", "steps")
+KEYS = enums.STATE_NAMES
 
 
 def _rows(name, w):
@@ -31,16 +32,7 @@ def _rows(name, w):
 
 def needed(adapt, momentum):
     """The state tensors ``adapt`` with ``momentum`` uses (a subset of KEYS)."""
-    need = set()
-    if adapt != "sgd":
-        need.add("s1")
-    if adapt in ("adam", "adadelta"):
-        need.add("s2")
-    if adapt == "adam":
-        need.add("steps")
-    if momentum > 0:
-        need.add("velocity")
-    return need
+    return enums.state_tensors(adapt, momentum)
 
 
 def new_state(weights, adapt, momentum):
@@ -50,10 +42,8 @@ def new_state(weights, adapt, momentum):
     for k, w in weights.items():
         empty = w.new_empty(0)
         z = lambda: torch.zeros_like(w, memory_format=torch.contiguous_format)  # noqa: E731
-        out[k] = {"s1": z() if "s1" in need else empty,
-                  "s2": z() if "s2" in need else empty,
-                  "velocity": z() if "velocity" in need else empty,
-                  "steps": w.new_zeros(_rows(k, w)) if "steps" in need else empty}
+        out[k] = {s: (empty if s not in need else w.new_zeros(_rows(k, w)) if s == "steps" else z())
+                  for s in KEYS}
     return out
 
 
@@ -94,7 +84,8 @@ def as_train_loop_states(state, weights):
         else:
             view = lambda t: t.view(1, -1) if t.numel() else t  # noqa: E731
         st = state[k]
-        out[k] = [view(st["s1"]), view(st["s2"]), view(st["velocity"]), st["steps"]]
+        # in KEYS order, the order the loop takes them (kStateNames); steps stays 1-D
+        out[k] = [st[s] if s == "steps" else view(st[s]) for s in KEYS]
     return out
 
 

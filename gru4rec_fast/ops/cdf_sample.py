@@ -19,6 +19,7 @@ promoted to float64 (for a float32 cdf too). Consequences:
 import torch
 
 from gru4rec_fast import _ext
+from gru4rec_fast.ops import _library
 
 
 def cdf_sample(cdf, k, seed, offset=0):
@@ -34,7 +35,7 @@ def cdf_sample(cdf, k, seed, offset=0):
     Returns:
         int64 [k] ids in [0, n) on cdf's device.
     """
-    return _ext.ext().cdf_sample(cdf, int(k), _as_int64(seed), int(offset))
+    return _ext.ops().cdf_sample(cdf, int(k), _as_int64(seed), int(offset))
 
 
 def cdf_search(cdf, uniforms):
@@ -48,7 +49,7 @@ def cdf_search(cdf, uniforms):
         int64 tensor of uniforms' shape; equals torch.searchsorted(cdf, uniforms) for
         u <= cdf[-1].
     """
-    return _ext.ext().cdf_search(cdf, uniforms)
+    return _ext.ops().cdf_search(cdf, uniforms)
 
 
 def build_cdf(supports, alpha, dtype=torch.float64):
@@ -80,3 +81,16 @@ def _as_int64(seed):
     """Map any Python int onto the signed 64-bit range the binding accepts."""
     seed = int(seed) & 0xFFFFFFFFFFFFFFFF
     return seed - (1 << 64) if seed >= (1 << 63) else seed
+
+
+def register(ns):
+    """Fake kernels of cdf_sample and cdf_search (not differentiable)."""
+
+    @torch.library.register_fake(f"{ns}::cdf_sample")
+    def _(cdf, k, seed, offset):
+        return cdf.new_empty(k, dtype=torch.long)
+
+    @torch.library.register_fake(f"{ns}::cdf_search")
+    def _(cdf, uniforms):
+        _library.same_device("cdf_search", "cdf", cdf, uniforms=uniforms)
+        return uniforms.new_empty(uniforms.shape, dtype=torch.long)

@@ -36,11 +36,10 @@ Semantics others rely on:
 import torch
 
 from gru4rec_fast import _ext
-from gru4rec_fast.ops.enums import parse_activation
+from gru4rec_fast.ops import _library
+from gru4rec_fast.ops.enums import RANK_MODES, parse_activation
 
 DEFAULT_TILE_SIZE = 8192
-
-RANK_MODES = ("standard", "conservative", "median", "tiebreaking")
 
 
 def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", noise_scale=0.0,
@@ -66,7 +65,7 @@ def eval_rank_counts(H, W, b, targets, candidates=None, final_act="linear", nois
     act = parse_activation(final_act)
     if candidates is None:
         candidates = torch.empty(0, dtype=torch.long, device=H.device)
-    return _ext.ext().eval_rank_counts(H, W, b, targets, candidates, act.code, float(act.a),
+    return _ext.ops().eval_rank_counts(H, W, b, targets, candidates, act.code, float(act.a),
                                        float(act.b), float(noise_scale), int(noise_seed),
                                        int(tile_size))
 
@@ -88,3 +87,15 @@ def ranks_from_counts(n_greater, n_equal, mode="standard"):
     if mode == "median":
         return 1.0 + n_greater.double() + 0.5 * (n_equal.double() - 1.0)
     raise ValueError(f"unknown rank mode '{mode}'; valid: {', '.join(RANK_MODES)}")
+
+
+def register(ns):
+    """Fake kernel of eval_rank_counts (not differentiable)."""
+
+    @torch.library.register_fake(f"{ns}::eval_rank_counts")
+    def _(H, W, b, targets, candidates, final_act, act_a, act_b, noise_scale, noise_seed,
+          tile_size):
+        _library.same_device("eval_rank_counts", "H", H, W=W, b=b, targets=targets,
+                             candidates=candidates)
+        B = H.shape[0]
+        return targets.new_empty(B), targets.new_empty(B)

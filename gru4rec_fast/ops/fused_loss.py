@@ -6,7 +6,7 @@ the rest shared negative samples), so scores are B x N with N >= B.
 import torch
 
 from gru4rec_fast import _ext
-from gru4rec_fast.ops import enums
+from gru4rec_fast.ops import _library, enums
 
 
 def _codes(loss, final_act):
@@ -50,27 +50,32 @@ def fused_loss_fwd_bwd(scores, loss, final_act, col_offset=None, bpreg=1.0, smoo
         gradient.
     """
     loss_code, act = _codes(loss, final_act)
-    return _ext.ext().fused_loss_fwd_bwd(scores, _offset(scores, col_offset), int(loss_code),
+    return _ext.ops().fused_loss_fwd_bwd(scores, _offset(scores, col_offset), int(loss_code),
                                          int(act.code), float(act.a), float(act.b),
                                          float(bpreg), float(smoothing), float(scale))
 
 
-class _FusedLoss(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, scores, col_offset, loss_code, act, bpreg, smoothing, scale):
-        value, dscores = _ext.ext().fused_loss_fwd_bwd(
-            scores.detach(), col_offset.detach(), loss_code, act.code, float(act.a),
-            float(act.b), float(bpreg), float(smoothing), float(scale))
-        ctx.save_for_backward(dscores)
-        return value
+def register(ns):
+    """Fake kernel of fused_loss_fwd_bwd and its autograd: the gradient computed in the
+    forward pass times grad_output (the returned dscores is not differentiable)."""
 
-    @staticmethod
-    def backward(ctx, grad_output):
+    @torch.library.register_fake(f"{ns}::fused_loss_fwd_bwd")
+    def _(scores, col_offset, loss, final_act, act_a, act_b, bpreg, smoothing, scale):
+        if col_offset.numel() > 0:
+            _library.same_device("fused_loss_fwd_bwd", "scores", scores, col_offset=col_offset)
+        return scores.new_empty(()), scores.new_empty(scores.shape)
+
+    def setup_context(ctx, inputs, output):
+        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(output[1])
+
+    def backward(ctx, grad_loss, _grad_dscores):
         (dscores,) = ctx.saved_tensors
-        grad = None
-        if ctx.needs_input_grad[0]:
-            grad = dscores * grad_output
-        return grad, None, None, None, None, None, None
+        grad = dscores * grad_loss if ctx.needs_input_grad[0] else None
+        return grad, None, None, None, None, None, None, None, None
+
+    torch.library.register_autograd(f"{ns}::fused_loss_fwd_bwd", backward,
+                                    setup_context=setup_context)
 
 
 def fused_loss(scores, loss, final_act, col_offset=None, bpreg=1.0, smoothing=0.0, scale=1.0):
@@ -80,6 +85,4 @@ def fused_loss(scores, loss, final_act, col_offset=None, bpreg=1.0, smoothing=0.
     pass by grad_output (so the forward does the whole work, the backward one multiply).
     col_offset receives no gradient.
     """
-    loss_code, act = _codes(loss, final_act)
-    return _FusedLoss.apply(scores, _offset(scores, col_offset), int(loss_code), act,
-                            bpreg, smoothing, scale)
+    return fused_loss_fwd_bwd(scores, loss, final_act, col_offset, bpreg, smoothing, scale)[0]

@@ -21,6 +21,7 @@ Three entry points:
 import torch
 
 from gru4rec_fast import _ext
+from gru4rec_fast.ops import _library
 from gru4rec_fast.ops.enums import parse_activation
 
 # What `saved` holds (all B x d except rz, which is B x 2d), in order:
@@ -51,8 +52,10 @@ def gru_step_fwd(vx, h, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
         candidate's pre-activation). B = 0 gives empty outputs.
     """
     a = parse_activation(act, hidden=True)
-    out, *saved = _ext.ext().gru_step_forward(vx, h, Wrz, Wh, _none_to_empty(reset, vx),
-                                              _none_to_empty(keep_mask, vx), a.code, a.a, a.b)
+    with torch.no_grad():
+        out, *saved = _ext.ops().gru_step_forward(vx, h, Wrz, Wh, _none_to_empty(reset, vx),
+                                                  _none_to_empty(keep_mask, vx), a.code,
+                                                  float(a.a), float(a.b))
     return out, tuple(saved)
 
 
@@ -71,32 +74,47 @@ def gru_step_bwd(dout, saved, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
         gradients are zero matrices.
     """
     a = parse_activation(act, hidden=True)
-    dvx, dh, dWrz, dWh = _ext.ext().gru_step_backward(
+    dvx, dh, dWrz, dWh = _ext.ops().gru_step_backward(
         dout, list(saved), Wrz, Wh, _none_to_empty(reset, dout),
-        _none_to_empty(keep_mask, dout), a.code, a.a, a.b)
+        _none_to_empty(keep_mask, dout), a.code, float(a.a), float(a.b))
     return dvx, dh, dWrz, dWh
 
 
-class _GRUStep(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, vx, h, Wrz, Wh, reset, keep_mask, act):
-        out, saved = gru_step_fwd(vx, h, Wrz, Wh, reset, keep_mask, act)
-        ctx.act = act
-        ctx.has_reset = reset is not None
-        ctx.has_mask = keep_mask is not None
-        extra = [t for t in (reset, keep_mask) if t is not None]
-        ctx.save_for_backward(*saved, Wrz, Wh, *extra)
-        return out
+def register(ns):
+    """Fake kernels of gru_step_{forward,backward} and the forward's autograd (through
+    the backward op; the saved outputs are not differentiable)."""
+    ops = getattr(torch.ops, ns)
 
-    @staticmethod
-    def backward(ctx, dout):
-        tensors = ctx.saved_tensors
-        saved, (Wrz, Wh), extra = tensors[:5], tensors[5:7], list(tensors[7:])
-        reset = extra.pop(0) if ctx.has_reset else None
-        keep_mask = extra.pop(0) if ctx.has_mask else None
-        dvx, dh, dWrz, dWh = gru_step_bwd(dout.contiguous(), saved, Wrz, Wh, reset, keep_mask,
-                                          ctx.act)
-        return dvx, dh, dWrz, dWh, None, None, None
+    @torch.library.register_fake(f"{ns}::gru_step_forward")
+    def _(vx, h, Wrz, Wh, reset, keep_mask, act, act_a, act_b):
+        _library.same_device("gru_step_forward", "vx", vx, ref_first=False, h=h, Wrz=Wrz,
+                             Wh=Wh, reset=reset, keep_mask=keep_mask)
+        B, d = h.shape[0], Wh.shape[0]
+        bd = lambda: vx.new_empty((B, d))  # noqa: E731
+        return bd(), bd(), vx.new_empty((B, 2 * d)), bd(), bd(), bd()
+
+    @torch.library.register_fake(f"{ns}::gru_step_backward")
+    def _(dout, saved, Wrz, Wh, reset, keep_mask, act, act_a, act_b):
+        _library.same_device("gru_step_backward", "dout", dout, ref_first=False, Wrz=Wrz,
+                             Wh=Wh, reset=reset, keep_mask=keep_mask)
+        B, d = dout.shape[0], Wh.shape[0]
+        return (dout.new_empty((B, 3 * d)), dout.new_empty((B, d)), dout.new_empty((d, 2 * d)),
+                dout.new_empty((d, d)))
+
+    def setup_context(ctx, inputs, output):
+        vx, h, Wrz, Wh, reset, keep_mask, act, act_a, act_b = inputs
+        ctx.mark_non_differentiable(*output[1:])
+        ctx.save_for_backward(*output[1:], Wrz, Wh, reset, keep_mask)
+        ctx.act = (act, act_a, act_b)
+
+    def backward(ctx, dout, *_grads_of_saved):
+        *saved, Wrz, Wh, reset, keep_mask = ctx.saved_tensors
+        dvx, dh, dWrz, dWh = ops.gru_step_backward(dout, saved, Wrz, Wh, reset, keep_mask,
+                                                   *ctx.act)
+        return dvx, dh, dWrz, dWh, None, None, None, None, None
+
+    torch.library.register_autograd(f"{ns}::gru_step_forward", backward,
+                                    setup_context=setup_context)
 
 
 def gru_step(vx, h, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
@@ -113,5 +131,7 @@ def gru_step(vx, h, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
     Returns:
         out, B x d: the layer's output, also the hidden state for the next step.
     """
-    act = parse_activation(act, hidden=True)  # parse once; errors before any kernel runs
-    return _GRUStep.apply(vx, h, Wrz, Wh, reset, keep_mask, act)
+    a = parse_activation(act, hidden=True)  # errors before any kernel runs
+    return _ext.ops().gru_step_forward(vx, h, Wrz, Wh, _none_to_empty(reset, vx),
+                                       _none_to_empty(keep_mask, vx), a.code, float(a.a),
+                                       float(a.b))[0]

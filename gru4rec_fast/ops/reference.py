@@ -145,7 +145,8 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
     sparse COO gradient, coalesce() it (sums duplicate ids), then gather/index_add_/
     index_copy_ on the coalesced row indices. Same math and arguments as
     gru4rec_fast.ops.sparse_row_update_ (state is a SparseRowState); in place."""
-    from gru4rec_fast.ops.sparse_row_update import SparseRowState, resolve_adapt_params
+    from gru4rec_fast.ops.enums import resolve_adapt_params
+    from gru4rec_fast.ops.sparse_row_update import SparseRowState
     assert isinstance(state, SparseRowState)
     p1, p2 = resolve_adapt_params(state.optimizer, adapt_params)
     n = param.shape[0]

@@ -10,16 +10,10 @@ allocated (docs/algorithm.md, Optimisers; FBGEMM's table-batched embeddings work
 import torch
 
 from gru4rec_fast import _ext
+from gru4rec_fast.ops import _library
 from gru4rec_fast.ops import enums
+from gru4rec_fast.ops.enums import resolve_adapt_params
 
-# Default adapt_params per optimiser (docs/algorithm.md, Optimisers; the original's defaults).
-DEFAULT_ADAPT_PARAMS = {
-    enums.OPT_SGD: (0.0, 0.0),
-    enums.OPT_ADAGRAD: (0.0, 0.0),
-    enums.OPT_RMSPROP: (0.9, 0.0),      # rho
-    enums.OPT_ADAM: (0.9, 0.999),       # beta1, beta2
-    enums.OPT_ADADELTA: (0.95, 0.0),    # rho
-}
 
 class SparseRowState:
     """Optimiser state of one row-sparse parameter.
@@ -48,15 +42,15 @@ class SparseRowState:
     """
 
     def __init__(self, param, optimizer="adagrad", momentum=0.0):
-        self.optimizer = optimizer if isinstance(optimizer, int) else enums.parse_optimizer(optimizer)
+        self.optimizer = enums.optimizer_code(optimizer)
         self.momentum = float(momentum)
         empty = param.new_empty(0)
         zeros = lambda: torch.zeros_like(param, memory_format=torch.contiguous_format)  # noqa: E731
-        opt = self.optimizer
-        self.state1 = zeros() if opt != enums.OPT_SGD else empty
-        self.state2 = zeros() if opt in (enums.OPT_ADAM, enums.OPT_ADADELTA) else empty
-        self.step_count = (param.new_zeros(param.shape[0]) if opt == enums.OPT_ADAM else empty)
-        self.velocity = zeros() if self.momentum > 0 else empty
+        used = enums.state_tensors(self.optimizer, self.momentum)
+        self.state1 = zeros() if "s1" in used else empty
+        self.state2 = zeros() if "s2" in used else empty
+        self.step_count = param.new_zeros(param.shape[0]) if "steps" in used else empty
+        self.velocity = zeros() if "velocity" in used else empty
 
     def tensors(self):
         """(state1, state2, velocity, step_count)."""
@@ -66,20 +60,6 @@ class SparseRowState:
         """The state tensors viewed as (n, 1) where the parameter is 1-D (empties stay)."""
         view = lambda t: t.view(n, 1) if t.dim() == 1 and t.numel() > 0 else t  # noqa: E731
         return view(self.state1), view(self.state2), view(self.velocity), self.step_count
-
-
-def resolve_adapt_params(optimizer, adapt_params):
-    """(p1, p2) for the optimiser: adapt_params (a number or a sequence) or the defaults."""
-    p1, p2 = DEFAULT_ADAPT_PARAMS[optimizer]
-    if adapt_params is None:
-        return p1, p2
-    if isinstance(adapt_params, (int, float)):
-        return float(adapt_params), p2
-    vals = [float(x) for x in adapt_params]
-    if len(vals) > 2:
-        raise ValueError(f"adapt_params takes at most 2 values, got {adapt_params!r}")
-    merged = vals + [p1, p2][len(vals):]
-    return merged[0], merged[1]
 
 
 def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps=1e-6,
@@ -132,7 +112,18 @@ def sparse_row_update_(param, ids, grads, state, lr, momentum=0.0, lmbd=0.0, eps
     else:
         p2d, g2d = param, grads
         s1, s2, vel, steps = state.state1, state.state2, state.velocity, state.step_count
-    _ext.ext().sparse_row_update_(p2d, ids, g2d, s1, s2, vel, steps, state.optimizer, float(lr),
+    _ext.ops().sparse_row_update_(p2d, ids, g2d, s1, s2, vel, steps, state.optimizer, float(lr),
                                   float(momentum), float(lmbd), float(eps), float(p1), float(p2),
                                   bool(deterministic))
     return param
+
+
+def register(ns):
+    """Fake kernel of sparse_row_update_: it writes in place and returns nothing (the
+    schema declares every tensor it may write, param and the four state tensors)."""
+
+    @torch.library.register_fake(f"{ns}::sparse_row_update_")
+    def _(param, ids, grads, state1, state2, velocity, step_count, optimizer, lr, momentum,
+          lmbd, eps, p1, p2, deterministic):
+        _library.same_device("sparse_row_update_", "param", param, ref_first=False, ids=ids,
+                             grads=grads)

@@ -27,6 +27,7 @@ import functools
 import torch
 
 from gru4rec_fast import _ext
+from gru4rec_fast.ops import _library
 from gru4rec_fast.ops.enums import Activation, parse_activation
 
 DEFAULT_TILE_SIZE = 4096          # CPU: items per GEMM tile (B x 4096 scores per task)
@@ -46,11 +47,6 @@ def exclusion_csr(lists, device="cpu"):
 def _parsed(name):
     # serving calls this once per request with the same name: parse it once
     return parse_activation(name)
-
-
-@functools.lru_cache(maxsize=16)
-def _no_ids(device):
-    return torch.empty(0, dtype=torch.long, device=device)
 
 
 def topk_scores(H, W, b, k, candidates=None, exclude_offsets=None, exclude_ids=None,
@@ -76,13 +72,27 @@ def topk_scores(H, W, b, k, candidates=None, exclude_offsets=None, exclude_ids=N
     """
     act = final_act if isinstance(final_act, Activation) else _parsed(final_act)
     dev = H.device
-    empty = _no_ids(dev)
+    # a fresh tensor per call, never a cached one: under torch.export/compile a cached
+    # tensor would be a fake one, leaking out of the trace
+    empty = torch.empty(0, dtype=torch.long, device=dev)
     if tile_size is None:
         tile_size = DEFAULT_TILE_SIZE_CUDA if dev.type == "cuda" else DEFAULT_TILE_SIZE
     if (exclude_offsets is None) != (exclude_ids is None):
         raise ValueError("topk_scores: give both exclude_offsets and exclude_ids, or neither")
-    return _ext.ext().topk_scores(
+    return _ext.ops().topk_scores(
         H, W, b, empty if candidates is None else candidates,
         empty if exclude_offsets is None else exclude_offsets,
         empty if exclude_ids is None else exclude_ids,
         int(k), act.code, float(act.a), float(act.b), int(tile_size))
+
+
+def register(ns):
+    """Fake kernel of topk_scores (not differentiable)."""
+
+    @torch.library.register_fake(f"{ns}::topk_scores")
+    def _(H, W, b, candidates, exclude_offsets, exclude_ids, k, final_act, act_a, act_b,
+          tile_size):
+        _library.same_device("topk_scores", "H", H, W=W, b=b, candidates=candidates,
+                             exclude_offsets=exclude_offsets, exclude_ids=exclude_ids)
+        B = H.shape[0]
+        return H.new_empty((B, k)), H.new_empty((B, k), dtype=torch.long)

@@ -138,17 +138,6 @@ def test_run_checks_its_arguments():
                  torch.empty(0, dtype=torch.long), 0, 5, H + H)
 
 
-def test_gather_rows_matches_index_select():
-    from gru4rec_fast import _ext
-    C = _ext.ext()
-    g = torch.Generator().manual_seed(0)
-    for n, d, m, dt in [(50, 7, 300, torch.float32), (1, 3, 1, torch.float64), (20, 5, 0, torch.float32),
-                        (1000, 100, 2080, torch.float32)]:
-        W = torch.randn(n, d, generator=g, dtype=dt)
-        ids = torch.randint(0, n, (m,), generator=g)     # many duplicates
-        assert torch.equal(C.gather_rows_cpu(W, ids), W.index_select(0, ids))
-
-
 @pytest.mark.cuda
 @pytest.mark.parametrize("kw", [CASES["dropout"], CASES["separate+2layers"]], ids=["dropout", "separate+2layers"])
 def test_loop_on_cuda_matches_reference_on_cuda(kw):

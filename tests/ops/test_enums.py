@@ -53,11 +53,13 @@ def test_parse_loss_and_optimizer():
 
 
 def test_codes_match_the_cpp_header():
-    """The Python codes must equal csrc/common/enums.h's, or every op misreads them."""
+    """The Python codes must equal csrc/common/enums.h's, or every op misreads them. The
+    Python codes are the positions of the names in the tables of code_tables.h (through
+    the generated _codes.py), so this also holds those tables to the enums' order."""
     import pathlib
     import re
     header = (pathlib.Path(__file__).resolve().parents[2] / "csrc" / "common" / "enums.h").read_text()
     cpp = {m.group(1): int(m.group(2)) for m in re.finditer(r"\b([A-Z][A-Z0-9_]+) = (\d+)", header)}
     for name, value in cpp.items():
         assert getattr(enums, name) == value, name
-    assert len(cpp) == 8 + 6 + 5
+    assert len(cpp) == 8 + 6 + 5 + 3

@@ -203,7 +203,7 @@ def _args(device="cpu", B=3, d=4, dtype=torch.float32):
 def _call_raw(a, act=2, **over):
     from gru4rec_fast import _ext
     a = dict(a, **over)
-    return _ext.ext().gru_step_forward(a["vx"], a["h"], a["Wrz"], a["Wh"], a["reset"], a["keep_mask"], act, 0.0, 0.0)
+    return _ext.ops().gru_step_forward(a["vx"], a["h"], a["Wrz"], a["Wh"], a["reset"], a["keep_mask"], act, 0.0, 0.0)
 
 
 BAD_CASES = [
@@ -221,9 +221,18 @@ BAD_CASES = [
     ("mask_shape", lambda a: dict(keep_mask=a["keep_mask"][:, :-1]), "'keep_mask' must be B x d"),
     ("mask_dtype", lambda a: dict(keep_mask=a["keep_mask"].double()), "'keep_mask' is Double but 'vx' is Float"),
     ("h_device", lambda a: dict(h=torch.empty(a["h"].shape, device="meta")), "'h' is on meta"),
-    ("all_meta", lambda a: {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in a.items()},
-     "must be a CPU or CUDA tensor"),
 ]
+
+
+def test_meta_inputs_give_shapes():
+    """All-meta inputs run the fake kernel (torch.library): shapes only, no error."""
+    a = _args()
+    meta = {k: torch.empty(v.shape, dtype=v.dtype, device="meta") for k, v in a.items()}
+    out, h0, rz, hr, c, dact = _call_raw(meta)
+    B, d = a["h"].shape
+    assert out.device.type == "meta" and out.dtype == a["vx"].dtype
+    assert [t.shape for t in (out, h0, rz, hr, c, dact)] == [(B, d), (B, d), (B, 2 * d),
+                                                             (B, d), (B, d), (B, d)]
 
 
 @pytest.mark.parametrize("name,change,message", BAD_CASES, ids=[c[0] for c in BAD_CASES])
@@ -250,7 +259,7 @@ def test_bad_backward_arguments():
     from gru4rec_fast import _ext
     a = _args()
     out, saved = gru_step_fwd(a["vx"], a["h"], a["Wrz"], a["Wh"], a["reset"], a["keep_mask"])
-    C = _ext.ext()
+    C = _ext.ops()
     with pytest.raises(RuntimeError, match=re.escape("'saved' must be the 5 tensors")):
         C.gru_step_backward(out, list(saved[:4]), a["Wrz"], a["Wh"], a["reset"], a["keep_mask"], 2, 0.0, 0.0)
     with pytest.raises(RuntimeError, match=re.escape("'saved[1] (rz)' must be 3 x 8")):

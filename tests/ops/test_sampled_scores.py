@@ -51,6 +51,29 @@ def test_forward_backward_vs_reference(device, dtype, B, N, d, n):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("n,d,N,dtype", [(50, 7, 300, torch.float32), (1, 3, 1, torch.float64),
+                                         (20, 5, 0, torch.float32), (1000, 100, 2080, torch.float32)])
+@pytest.mark.parametrize("strided", [False, True], ids=["contiguous", "strided"])
+def test_gather_is_exact(device, n, d, N, dtype, strided):
+    """The op's row gather (the prefetching CPU gather that the training loop shares;
+    its parallel chunks at N = 2080) copies rows exactly, duplicates included: with H the
+    identity and b = 0, S^T is W[Y] bit for bit, and the dW rows of dS = I are H's rows."""
+    g = torch.Generator().manual_seed(n + N)
+    W = torch.randn(n, 2 * d if strided else d, generator=g, dtype=dtype)
+    W = (W[:, ::2] if strided else W).to(device)     # strided: every other column
+    Y = torch.randint(0, n, (N,), generator=g).to(device)   # many duplicates
+    H = torch.eye(d, dtype=dtype, device=device)
+    S = sampled_scores(H, W, torch.zeros(n, dtype=dtype, device=device), Y)
+    assert torch.equal(S.t(), W.index_select(0, Y))
+    dH, dW_rows, db_rows = sampled_scores_backward(torch.ones(d, N, dtype=dtype, device=device),
+                                                   H, W, Y)
+    torch.testing.assert_close(dH, torch.ones(d, N, dtype=dtype) @ W.cpu().index_select(0, Y.cpu()),
+                               check_device=False, **TOL[dtype])
+    assert torch.equal(dW_rows, torch.ones(N, d, dtype=dtype, device=device))
+    assert torch.equal(db_rows, torch.full((N,), float(d), dtype=dtype, device=device))
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_gradcheck_float64(device):
     H, W, b, Y = make(3, 9, 5, 7, torch.float64, device)
     H, W, b = (t.requires_grad_() for t in (H, W, b))

@@ -198,7 +198,7 @@ def test_adapt_params_and_state_layout(device):
 
 
 def test_errors():
-    C = _ext.ext()
+    C = _ext.ops()
     p = torch.zeros(10, 4)
     st = SparseRowState(p, "adagrad", 0.0)
     ids = torch.tensor([1, 2])

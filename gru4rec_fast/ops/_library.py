@@ -1,0 +1,35 @@
+"""The Python half of the operators' registration with torch.library: each op module's
+``register(namespace)`` adds the fake (meta) kernel and, for differentiable ops, the
+autograd formula of its operators. The schemas and the CPU/CUDA kernels come from C++
+(csrc/op_schemas.h); the namespace is ``gru4rec_fast`` for the product extension and
+``gru4rec_fast_emu`` for the CUDA emulation of the tests, registered the same way.
+"""
+import importlib
+
+import torch
+
+# The op modules with a `register(namespace)` (by module name: the package re-exports
+# functions of the same names).
+_MODULES = ("sampled_scores", "fused_loss", "sparse_row_update", "gru_step", "eval_rank",
+            "cdf_sample", "topk_scores")
+_REGISTERED = {}
+
+
+def register(namespace):
+    """Register every op's fake kernel and autograd under ``namespace`` (once) and return
+    ``torch.ops.<namespace>``. The extension defining the namespace must be loaded."""
+    if namespace not in _REGISTERED:
+        for name in _MODULES:
+            importlib.import_module(f"gru4rec_fast.ops.{name}").register(namespace)
+        _REGISTERED[namespace] = getattr(torch.ops, namespace)
+    return _REGISTERED[namespace]
+
+
+def same_device(op, ref_name, ref, ref_first=True, **tensors):
+    """The device check of the C++ kernels, for fake kernels: a fake or meta call with
+    tensors on different devices fails as the real one would, with the same message
+    (``ref_first`` names the reference first, as that op's C++ check does)."""
+    for name, t in tensors.items():
+        if t.device != ref.device:
+            a, b = ((ref_name, ref), (name, t)) if ref_first else ((name, t), (ref_name, ref))
+            raise RuntimeError(f"{op}: '{a[0]}' is on {a[1].device} but '{b[0]}' is on {b[1].device}")
