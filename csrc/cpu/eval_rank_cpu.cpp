@@ -1,5 +1,10 @@
-// CPU ranking counts: scores are produced panel by panel (C items x all rows) and
-// compared at once, so no B x n score matrix ever exists.
+// CPU ranking counts, two paths sharing one exact arithmetic:
+//  * the GEMM path (eval_rank_counts_gemm, the usual case): tiles of scores from a BLAS
+//    GEMM and a vectorised counting pass; only items within a rounding-error band of
+//    the target are rescored exactly (see the comment before it);
+//  * the panel path (eval_rank_counts_panels: noise, non-monotone activations): every
+//    score from the micro-kernel below, panel by panel (C items x all rows).
+// Neither builds a B x n score matrix.
 //
 // Exactness of ties. A row's target score must come out bit-identical to the same
 // item's score inside the item loop, or "the target equals itself" and planted ties
@@ -16,7 +21,13 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include <ATen/Context.h>
+#include <ATen/ops/mm.h>
+
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <mutex>
 #include <vector>
 
@@ -235,10 +246,12 @@ bool cpu_has_avx2() {
 }
 #endif
 
+// The exact path: every score from dot_block (see the file comment). Used for noise,
+// non-monotone activations and float32 GEMMs allowed to run in reduced precision.
 template <typename T>
-void eval_rank_counts_typed(const RankParams& p, const at::Tensor& H, const at::Tensor& W,
-                            const at::Tensor& b, int64_t tile_size, int64_t* greater,
-                            int64_t* equal) {
+void eval_rank_counts_panels(const RankParams& p, const at::Tensor& H, const at::Tensor& W,
+                             const at::Tensor& b, int64_t tile_size, int64_t* greater,
+                             int64_t* equal) {
   const int64_t B = p.B, d = p.d;
   const int64_t n_blocks = (B + kRows - 1) / kRows;
   // H packed block by block as [block][k][r] (zero rows pad the last block), so the
@@ -281,6 +294,406 @@ void eval_rank_counts_typed(const RankParams& p, const at::Tensor& H, const at::
       equal[i] += e[i];
     }
   });
+}
+
+// ---------------------------------------------------------------------------------
+// The GEMM path: the scores come from BLAS GEMM tiles, the decisions from the exact
+// arithmetic above.
+//
+// Per task, tiles of `width` items: S = H (B x d) . W_tile^T by at::mm (MKL), then a
+// counting pass over S with the bias added. A GEMM sums in its own order (and MKL's
+// order may depend on where a column sits in the tile), so its value for (row, item)
+// may differ from dot_block's in the last bits. The counts must not differ: planted
+// ties and duplicate rows must tie, and results must not depend on tiling or threads.
+// So every decision is the one the exact path makes:
+//  * the target's score t = act(x_t), x_t = dot + bias in the exact arithmetic
+//    (exact_dot: the same sequential sum as dot_block);
+//  * the activation is monotone, so the items tying with t are those whose exact
+//    pre-activation lies in an interval [lo, hi] (bisection over the floats), the
+//    greater ones are those above hi;
+//  * any order of summing a length-d dot product is within gamma_{d+2} (sum |h_k w_k|
+//    + |b|) of the true value, and sum |h_k w_k| <= |h| |w| (Cauchy-Schwarz), so the
+//    GEMM value is within delta = 2 gamma_{d+2} (|h| max|w| + max|b|) of the exact one:
+//    an item whose GEMM value is beyond hi + delta is greater, below lo - delta is
+//    smaller, strictly inside (lo + delta, hi - delta) ties; only the rest (a band of
+//    width ~2 delta, about 1e-5 of the score scale in float32) is rescored exactly.
+// Why not read the target's score from the GEMM output: a copy of the target's row in
+// another column (or another tile) need not get the same bits from MKL, so the band
+// would be needed anyway; computing t exactly also makes the counts identical to the
+// exact path's, bit for bit, which the tests check.
+
+// Scores per GEMM tile (B x width): 512 KiB of float32, about half an L2 cache; and
+// the tile's rows of W (width x d) at most 256 KiB of float32, so that small batches
+// too read the tile from L2 after the norm pass brought it in.
+constexpr int64_t kGemmTileScores = int64_t(1) << 17;
+constexpr int64_t kGemmTileWeights = int64_t(1) << 16;
+
+// The exact dot product: k ascending from a zero accumulator, one rounding per product
+// and per sum, as dot_block. Not inlined and compiled for the baseline ISA (no FMA to
+// contract into), so every caller gets the same bits.
+template <typename T>
+__attribute__((noinline)) T exact_dot(const T* __restrict__ h, const T* __restrict__ w, int64_t d) {
+  T acc = T(0);
+  for (int64_t k = 0; k < d; ++k) acc += h[k] * w[k];
+  return acc;
+}
+
+// Order-preserving integer keys of floats (-0.0 and +0.0 adjacent), for bisection.
+template <typename T>
+struct FloatKey;
+template <>
+struct FloatKey<float> {
+  using I = int32_t;
+  using U = uint32_t;
+};
+template <>
+struct FloatKey<double> {
+  using I = int64_t;
+  using U = uint64_t;
+};
+
+template <typename T>
+typename FloatKey<T>::I float_key(T x) {
+  using I = typename FloatKey<T>::I;
+  I i;
+  std::memcpy(&i, &x, sizeof i);
+  return i >= 0 ? i : ~(i & std::numeric_limits<I>::max());
+}
+
+template <typename T>
+T key_float(typename FloatKey<T>::I k) {
+  using I = typename FloatKey<T>::I;
+  const I i = k >= 0 ? k : ((~k) | std::numeric_limits<I>::min());
+  T x;
+  std::memcpy(&x, &i, sizeof x);
+  return x;
+}
+
+// Middle of two keys lo < hi, without signed overflow.
+template <typename T>
+typename FloatKey<T>::I key_mid(typename FloatKey<T>::I lo, typename FloatKey<T>::I hi) {
+  using I = typename FloatKey<T>::I;
+  using U = typename FloatKey<T>::U;
+  return static_cast<I>(static_cast<U>(lo) + (static_cast<U>(hi) - static_cast<U>(lo)) / 2);
+}
+
+template <typename T>
+bool keys_apart(typename FloatKey<T>::I lo, typename FloatKey<T>::I hi) {
+  using U = typename FloatKey<T>::U;
+  return static_cast<U>(hi) - static_cast<U>(lo) > 1;
+}
+
+// The largest finite x with act(x) <= t (+inf if every finite x qualifies, -inf if
+// none does), for a non-decreasing act.
+template <typename T>
+T largest_at_most(int64_t act, T t, T a, T b) {
+  const T big = std::numeric_limits<T>::max(), inf = std::numeric_limits<T>::infinity();
+  if (act_forward<T>(act, big, a, b) <= t) return inf;
+  if (!(act_forward<T>(act, -big, a, b) <= t)) return -inf;
+  auto lo = float_key<T>(-big), hi = float_key<T>(big);  // act(lo) <= t < act(hi)
+  while (keys_apart<T>(lo, hi)) {
+    const auto mid = key_mid<T>(lo, hi);
+    if (act_forward<T>(act, key_float<T>(mid), a, b) <= t) lo = mid;
+    else hi = mid;
+  }
+  return key_float<T>(lo);
+}
+
+// The smallest finite x with act(x) >= t (-inf if every finite x qualifies, +inf if
+// none does), for a non-decreasing act.
+template <typename T>
+T smallest_at_least(int64_t act, T t, T a, T b) {
+  const T big = std::numeric_limits<T>::max(), inf = std::numeric_limits<T>::infinity();
+  if (act_forward<T>(act, -big, a, b) >= t) return -inf;
+  if (!(act_forward<T>(act, big, a, b) >= t)) return inf;
+  auto lo = float_key<T>(-big), hi = float_key<T>(big);  // act(lo) < t <= act(hi)
+  while (keys_apart<T>(lo, hi)) {
+    const auto mid = key_mid<T>(lo, hi);
+    if (act_forward<T>(act, key_float<T>(mid), a, b) >= t) hi = mid;
+    else lo = mid;
+  }
+  return key_float<T>(hi);
+}
+
+// Activations that are non-decreasing for these parameters (what the band needs).
+inline bool is_monotone_activation(int64_t act, double a, double b) {
+  switch (act) {
+    case ACT_LINEAR:
+    case ACT_RELU:
+    case ACT_TANH: return true;
+    case ACT_LEAKY:
+    case ACT_ELU: return a >= 0.0;
+    case ACT_SELU: return a >= 0.0 && b >= 0.0;
+    default: return false;
+  }
+}
+
+// A double threshold rounded outward to T (so that comparing in T never decides a
+// case the double comparison would not).
+template <typename T>
+T round_up_to(double v) {
+  T f = static_cast<T>(v);
+  if (static_cast<double>(f) < v) f = std::nextafter(f, std::numeric_limits<T>::infinity());
+  return f;
+}
+template <typename T>
+T round_down_to(double v) {
+  T f = static_cast<T>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, -std::numeric_limits<T>::infinity());
+  return f;
+}
+
+// |x|^2 in double. Only an upper bound feeds on it (with 1% to spare), so the sum may
+// be reordered (vectorised).
+template <typename T>
+double squared_norm(const T* x, int64_t d) {
+  double s = 0.0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t k = 0; k < d; ++k) s += static_cast<double>(x[k]) * static_cast<double>(x[k]);
+  return s;
+}
+
+// The largest row norm and |bias| of a tile of W. For small batches this pass costs as
+// much as the GEMM (both read the tile once), hence the AVX2 copy.
+template <typename T>
+G4R_ALWAYS_INLINE void tile_maxima_impl(const T* wt, const T* bt, int64_t m, int64_t d,
+                                        double* w_max, double* b_max) {
+  double wm = 0.0, bm = 0.0;
+  for (int64_t c = 0; c < m; ++c) {
+    double s = 0.0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t k = 0; k < d; ++k) s += static_cast<double>(wt[c * d + k]) * static_cast<double>(wt[c * d + k]);
+    wm = std::max(wm, s);
+    bm = std::max(bm, std::fabs(static_cast<double>(bt[c])));
+  }
+  *w_max = std::sqrt(wm);
+  *b_max = bm;
+}
+template <typename T>
+void tile_maxima_default(const T* wt, const T* bt, int64_t m, int64_t d, double* w_max,
+                         double* b_max) {
+  tile_maxima_impl<T>(wt, bt, m, d, w_max, b_max);
+}
+#if G4R_X86_DISPATCH
+template <typename T>
+__attribute__((target("avx2"))) void tile_maxima_avx2(const T* wt, const T* bt, int64_t m,
+                                                      int64_t d, double* w_max, double* b_max) {
+  tile_maxima_impl<T>(wt, bt, m, d, w_max, b_max);
+}
+#endif
+
+// Per row: the target's exact score and its tie interval in pre-activation space.
+struct BandRow {
+  double h_norm;   // |h_r|
+  double lo, hi;   // exact pre-activations x with act(x) == t lie in [lo, hi]
+  bool exact_only; // non-finite values: decide every item exactly
+};
+
+// Thresholds of one row in one tile: x > gt: greater; x < lt: smaller;
+// eq_lo < x < eq_hi: tie; anything else is rescored.
+template <typename T>
+struct BandThresholds {
+  T gt, lt, eq_lo, eq_hi;
+};
+
+template <typename T>
+BandThresholds<T> band_thresholds(const BandRow& row, double delta) {
+  const double u = std::numeric_limits<T>::epsilon();
+  // A few ulps of lo / hi on top of delta: room for the threshold arithmetic and for an
+  // activation whose library implementation is monotone only up to an ulp.
+  const double s_lo = std::isfinite(row.lo) ? delta + 16.0 * u * std::fabs(row.lo) : 0.0;
+  const double s_hi = std::isfinite(row.hi) ? delta + 16.0 * u * std::fabs(row.hi) : 0.0;
+  BandThresholds<T> th;
+  th.gt = round_up_to<T>(row.hi + s_hi);
+  th.lt = round_down_to<T>(row.lo - s_lo);
+  th.eq_lo = round_up_to<T>(row.lo + s_lo);
+  th.eq_hi = round_down_to<T>(row.hi - s_hi);
+  return th;
+}
+
+// The vectorised pass: items above gt, and items in [lt, gt] (to look at again).
+template <typename T>
+G4R_ALWAYS_INLINE void count_band_impl(const T* __restrict__ s, const T* __restrict__ bias,
+                                       int64_t m, T gt, T lt, int64_t* n_gt, int64_t* n_band) {
+  int32_t g = 0, ge = 0;
+  for (int64_t c = 0; c < m; ++c) {
+    const T x = s[c] + bias[c];
+    g += x > gt;
+    ge += x >= lt;
+  }
+  *n_gt = g;
+  *n_band = ge - g;
+}
+template <typename T>
+void count_band_default(const T* s, const T* bias, int64_t m, T gt, T lt, int64_t* n_gt,
+                        int64_t* n_band) {
+  count_band_impl<T>(s, bias, m, gt, lt, n_gt, n_band);
+}
+#if G4R_X86_DISPATCH
+template <typename T>
+__attribute__((target("avx2"))) void count_band_avx2(const T* s, const T* bias, int64_t m, T gt,
+                                                     T lt, int64_t* n_gt, int64_t* n_band) {
+  count_band_impl<T>(s, bias, m, gt, lt, n_gt, n_band);
+}
+#endif
+
+// The exact decision for one (row, item): act(exact dot + bias) against t.
+template <typename T>
+G4R_ALWAYS_INLINE void exact_compare(const RankParams& p, const T* h, const T* W, const T* bias,
+                                     int64_t item, T t, int64_t* g, int64_t* e) {
+  const T x = exact_dot<T>(h, W + item * p.d, p.d) + bias[item];
+  const T s = act_forward<T>(p.act, x, T(p.act_a), T(p.act_b));
+  *g += s > t;
+  *e += s == t;
+}
+
+// Whether the GEMM path may run: monotone activation, no noise, and for float32 a GEMM
+// that really runs in float32 (no bf16/tf32 shortcut allowed by the user, which would
+// break the error bound).
+bool gemm_path_applies(const RankParams& p, at::ScalarType dtype) {
+  if (p.noise || !is_monotone_activation(p.act, p.act_a, p.act_b)) return false;
+  if (dtype == at::kFloat) {
+    auto& ctx = at::globalContext();
+    if (ctx.float32MatmulPrecision() != at::Float32MatmulPrecision::HIGHEST) return false;
+    const auto mk = ctx.float32Precision(at::Float32Backend::MKLDNN, at::Float32Op::MATMUL);
+    if (mk == at::Float32Precision::BF16 || mk == at::Float32Precision::TF32) return false;
+  }
+  return true;
+}
+
+template <typename T>
+void eval_rank_counts_gemm(const RankParams& p, const at::Tensor& H, const at::Tensor& W,
+                           const at::Tensor& b, int64_t tile_size, int64_t* greater,
+                           int64_t* equal) {
+  const int64_t B = p.B, d = p.d;
+  const T* h = H.data_ptr<T>();
+  const T* w = W.data_ptr<T>();
+  const T* bias = b.data_ptr<T>();
+  const T act_a = T(p.act_a), act_b = T(p.act_b);
+  const double u = std::numeric_limits<T>::epsilon() / 2;  // unit roundoff
+  const double gamma = (d + 2) * u / (1.0 - (d + 2) * u);
+  // 2 gamma for the two dot products (GEMM and exact), 1% for the double arithmetic
+  // of the norms; the absolute term covers underflow (flush-to-zero included).
+  const double delta_scale = 2.02 * gamma;
+  const double delta_abs = 4.0 * (d + 2) * static_cast<double>(std::numeric_limits<T>::min());
+
+  // Targets: exact scores and their tie intervals.
+  std::vector<T> tscore(B);
+  std::vector<BandRow> rows(B);
+  for (int64_t r = 0; r < B; ++r) {
+    const T* hr = h + r * d;
+    const double hn = squared_norm(hr, d);
+    const int64_t tgt = p.targets[r];
+    const T xt = exact_dot<T>(hr, w + tgt * d, d) + bias[tgt];
+    const T t = act_forward<T>(p.act, xt, act_a, act_b);
+    tscore[r] = t;
+    BandRow& br = rows[r];
+    br.h_norm = std::sqrt(hn);
+    br.exact_only = !(std::isfinite(br.h_norm) && std::isfinite(xt) && std::isfinite(t));
+    if (!br.exact_only) {
+      br.lo = std::min<double>(smallest_at_least<T>(p.act, t, act_a, act_b), xt);
+      br.hi = std::max<double>(largest_at_most<T>(p.act, t, act_a, act_b), xt);
+    }
+  }
+
+  const int64_t width_cap = std::min(kGemmTileScores / B, kGemmTileWeights / std::max<int64_t>(d, 1));
+  const int64_t width = std::max<int64_t>(
+      1, std::min<int64_t>(p.n_cols, std::clamp<int64_t>(width_cap / 16 * 16, 64, 4096)));
+  const int64_t n_tiles = (p.n_cols + width - 1) / width;
+  const int64_t grain = std::max<int64_t>(1, tile_size / width);
+  bool avx2 = false;
+#if G4R_X86_DISPATCH
+  avx2 = cpu_has_avx2();
+#endif
+  std::mutex merge;
+  at::parallel_for(0, n_tiles, grain, [&](int64_t t_begin, int64_t t_end) {
+    std::vector<int64_t> g(B, 0), e(B, 0);
+    std::vector<T> scores(static_cast<size_t>(B * width));
+    std::vector<T> wbuf(p.cols ? static_cast<size_t>(width * d) : 0);
+    std::vector<T> bbuf(p.cols ? width : 0);
+    for (int64_t tile = t_begin; tile < t_end; ++tile) {
+      const int64_t c0 = tile * width;
+      const int64_t m = std::min(width, p.n_cols - c0);
+      // The tile's rows of W (gathered for candidates) and their largest norm.
+      const T* wt;
+      const T* bt;
+      if (p.cols) {
+        for (int64_t c = 0; c < m; ++c) {
+          std::memcpy(wbuf.data() + c * d, w + p.cols[c0 + c] * d, sizeof(T) * d);
+          bbuf[c] = bias[p.cols[c0 + c]];
+        }
+        wt = wbuf.data();
+        bt = bbuf.data();
+      } else {
+        wt = w + c0 * d;
+        bt = bias + c0;
+      }
+      double w_max, b_max;
+#if G4R_X86_DISPATCH
+      if (avx2) tile_maxima_avx2<T>(wt, bt, m, d, &w_max, &b_max);
+      else
+#endif
+        tile_maxima_default<T>(wt, bt, m, d, &w_max, &b_max);
+      const bool tile_exact = !(std::isfinite(w_max) && std::isfinite(b_max));
+
+      // Inside a parallel region at::mm runs on this thread only.
+      at::Tensor S = at::from_blob(scores.data(), {B, m}, H.options());
+      const at::Tensor Wt = at::from_blob(const_cast<T*>(wt), {m, d}, W.options());
+      at::mm_out(S, H, Wt.t());
+      const T* sp = scores.data();
+
+      for (int64_t r = 0; r < B; ++r) {
+        const BandRow& br = rows[r];
+        const T* s = sp + r * m;
+        const T* hr = h + r * d;
+        const int64_t tgt = p.targets[r];
+        const T t = tscore[r];
+        auto id_of = [&](int64_t c) { return p.cols ? p.cols[c0 + c] : c0 + c; };
+        if (br.exact_only || tile_exact) {
+          for (int64_t c = 0; c < m; ++c) {
+            const int64_t id = id_of(c);
+            if (id != tgt) exact_compare<T>(p, hr, w, bias, id, t, &g[r], &e[r]);
+          }
+          continue;
+        }
+        const double delta = delta_scale * (br.h_norm * w_max + b_max) + delta_abs;
+        const BandThresholds<T> th = band_thresholds<T>(br, delta);
+        int64_t n_gt, n_band;
+#if G4R_X86_DISPATCH
+        if (avx2) count_band_avx2<T>(s, bt, m, th.gt, th.lt, &n_gt, &n_band);
+        else
+#endif
+          count_band_default<T>(s, bt, m, th.gt, th.lt, &n_gt, &n_band);
+        g[r] += n_gt;
+        if (n_band == 0) continue;
+        // The band: the target's own column (skipped, counted once at the end), its
+        // ties and near-ties.
+        for (int64_t c = 0; c < m; ++c) {
+          const T x = s[c] + bt[c];
+          if (!(x >= th.lt && x <= th.gt)) continue;
+          const int64_t id = id_of(c);
+          if (id == tgt) continue;
+          if (x > th.eq_lo && x < th.eq_hi) ++e[r];
+          else exact_compare<T>(p, hr, w, bias, id, t, &g[r], &e[r]);
+        }
+      }
+    }
+    std::lock_guard<std::mutex> lock(merge);
+    for (int64_t i = 0; i < B; ++i) {
+      greater[i] += g[i];
+      equal[i] += e[i];
+    }
+  });
+}
+
+template <typename T>
+void eval_rank_counts_typed(const RankParams& p, const at::Tensor& H, const at::Tensor& W,
+                            const at::Tensor& b, int64_t tile_size, int64_t* greater,
+                            int64_t* equal) {
+  if (gemm_path_applies(p, H.scalar_type()))
+    eval_rank_counts_gemm<T>(p, H, W, b, tile_size, greater, equal);
+  else
+    eval_rank_counts_panels<T>(p, H, W, b, tile_size, greater, equal);
 }
 
 }  // namespace

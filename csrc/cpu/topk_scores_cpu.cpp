@@ -1,6 +1,7 @@
 // CPU top-k: items are cut into tiles of tile_size columns; each parallel task scores
-// its tiles one GEMM at a time (B x tile, the only score matrix that ever exists) and
-// keeps, per row, a bounded heap of its k best (logit, id) pairs. The tasks' heaps are
+// its tiles in GEMMs of an L2-sized B x width block (the only score matrix that ever
+// exists; width depends on B, not on the thread count) and keeps, per row, a bounded
+// heap of its k best (logit, id) pairs. The tasks' heaps are
 // merged at the end. The order (logit descending, then id ascending) is total, so the
 // result does not depend on how tiles are split among threads.
 //
@@ -11,9 +12,11 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
+#include <ATen/ops/mm.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -24,6 +27,9 @@
 namespace gru4rec {
 
 namespace {
+
+// Scores per GEMM (B x width): 512 KiB of float32, about half an L2 cache.
+constexpr int64_t kGemmTileScores = int64_t(1) << 17;
 
 template <typename T>
 struct Entry {
@@ -104,46 +110,77 @@ void topk_scores_typed(const at::Tensor& H, const at::Tensor& W, const at::Tenso
   constexpr int64_t kMinTaskWork = int64_t(1) << 24;
   const int64_t tile_work = std::max<int64_t>(1, B * std::min(tile_size, n_cols) * H.size(1));
   const int64_t grain = std::max<int64_t>(1, (kMinTaskWork + tile_work - 1) / tile_work);
+  // Each tile is scored in GEMMs of `width` items, so that the B x width scores stay in
+  // the L2 cache between the GEMM writing them and the scan reading them.
+  const int64_t width = std::min(tile_size, std::clamp<int64_t>(kGemmTileScores / B / 16 * 16, 64, 4096));
+  const int64_t d = H.size(1);
+  const T* w = W.data_ptr<T>();
+  const T* bias = b.data_ptr<T>();
   at::parallel_for(0, n_tiles, grain, [&](int64_t t_begin, int64_t t_end) {
     std::vector<RowTopK<T>> local(B);
+    std::vector<T> logits(static_cast<size_t>(B * width));
+    std::vector<T> wbuf(has_cand ? static_cast<size_t>(width * d) : 0), bbuf(has_cand ? width : 0);
+    std::vector<double> row_max(rowwise ? B : 0), row_sum(rowwise ? B : 0);
     for (int64_t t = t_begin; t < t_end; ++t) {
-      const int64_t c0 = t * tile_size;
-      const int64_t m = std::min(tile_size, n_cols - c0);
-      at::Tensor Wt, bt, tile_ids;
-      if (has_cand) {
-        tile_ids = candidates.narrow(0, c0, m);
-        Wt = W.index_select(0, tile_ids);
-        bt = b.index_select(0, tile_ids);
-      } else {
-        Wt = W.narrow(0, c0, m);
-        bt = b.narrow(0, c0, m);
+      const int64_t tile_end = std::min(n_cols, (t + 1) * tile_size);
+      if (rowwise) {
+        std::fill(row_max.begin(), row_max.end(), -std::numeric_limits<double>::infinity());
+        std::fill(row_sum.begin(), row_sum.end(), 0.0);
       }
-      const at::Tensor L = at::addmm(bt, H, Wt.t()).contiguous();  // B x m
-      const T* lp = L.data_ptr<T>();
-      for (int64_t r = 0; r < B; ++r) {
-        const T* row = lp + r * m;
-        RowTopK<T>& h = local[r];
-        // Fast scan: a logit below the current k-th best can never enter, and after the
-        // first few items almost none passes, so the loop is a compare per item.
-        T thr = h.heap.size() < kk ? -std::numeric_limits<T>::infinity() : h.heap.front().logit;
-        for (int64_t c = 0; c < m; ++c) {
-          if (row[c] < thr) continue;
-          const Entry<T> e{row[c], has_cand ? cand[c0 + c] : c0 + c};
-          if (e.logit != e.logit || !h.admits(e, kk)) continue;  // NaN logits never rank
-          if (is_excluded(off, ex, r, e.id)) continue;
-          h.insert(e, kk, !has_cand);
-          if (h.heap.size() == kk) thr = h.heap.front().logit;
+      for (int64_t c0 = t * tile_size; c0 < tile_end; c0 += width) {
+        const int64_t m = std::min(width, tile_end - c0);
+        const T* wt;
+        const T* bt;
+        if (has_cand) {
+          for (int64_t c = 0; c < m; ++c) {
+            std::memcpy(wbuf.data() + c * d, w + cand[c0 + c] * d, sizeof(T) * d);
+            bbuf[c] = bias[cand[c0 + c]];
+          }
+          wt = wbuf.data();
+          bt = bbuf.data();
+        } else {
+          wt = w + c0 * d;
+          bt = bias + c0;
         }
-        if (rowwise) {
-          double mx = -std::numeric_limits<double>::infinity();
-          for (int64_t c = 0; c < m; ++c) mx = std::max(mx, static_cast<double>(row[c]));
-          double s = 0.0;
-          if (std::isfinite(mx))
+        // Inside a parallel region at::mm runs on this thread only.
+        at::Tensor L = at::from_blob(logits.data(), {B, m}, H.options());
+        at::mm_out(L, H, at::from_blob(const_cast<T*>(wt), {m, d}, W.options()).t());
+        for (int64_t r = 0; r < B; ++r) {
+          T* row = logits.data() + r * m;
+          for (int64_t c = 0; c < m; ++c) row[c] += bt[c];  // the logit: dot + bias
+          RowTopK<T>& h = local[r];
+          // Fast scan: a logit below the current k-th best can never enter, and after the
+          // first few items almost none passes, so the loop is a compare per item.
+          T thr = h.heap.size() < kk ? -std::numeric_limits<T>::infinity() : h.heap.front().logit;
+          for (int64_t c = 0; c < m; ++c) {
+            if (row[c] < thr) continue;
+            const Entry<T> e{row[c], has_cand ? cand[c0 + c] : c0 + c};
+            if (e.logit != e.logit || !h.admits(e, kk)) continue;  // NaN logits never rank
+            if (is_excluded(off, ex, r, e.id)) continue;
+            h.insert(e, kk, !has_cand);
+            if (h.heap.size() == kk) thr = h.heap.front().logit;
+          }
+          if (rowwise) {
+            // Running (max, sum of exp(logit - max)) over the tile's GEMMs, in item order.
+            double mx = -std::numeric_limits<double>::infinity();
+            for (int64_t c = 0; c < m; ++c) mx = std::max(mx, static_cast<double>(row[c]));
+            if (!std::isfinite(mx)) continue;
+            double s = 0.0;
             for (int64_t c = 0; c < m; ++c) s += std::exp(static_cast<double>(row[c]) - mx);
-          tile_max[t * B + r] = mx;
-          tile_sum[t * B + r] = s;
+            if (mx > row_max[r]) {
+              row_sum[r] = s + (std::isfinite(row_max[r]) ? row_sum[r] * std::exp(row_max[r] - mx) : 0.0);
+              row_max[r] = mx;
+            } else {
+              row_sum[r] += s * std::exp(mx - row_max[r]);
+            }
+          }
         }
       }
+      if (rowwise)
+        for (int64_t r = 0; r < B; ++r) {
+          tile_max[t * B + r] = row_max[r];
+          tile_sum[t * B + r] = row_sum[r];
+        }
     }
     std::lock_guard<std::mutex> lock(merge);
     for (int64_t r = 0; r < B; ++r)

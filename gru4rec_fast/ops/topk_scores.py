@@ -2,8 +2,8 @@
 
 For every row i of H the op ranks all items (or a candidate list) by the raw logit
 ``H_i . W_j + b_j`` and returns the k best item ids with their scores after the final
-activation. No B x n score matrix is built: the CPU kernel scores one tile of
-``tile_size`` items at a time per task (a GEMM) and merges it into a running top-k, the
+activation. No B x n score matrix is built: the CPU kernel scores a tile of
+``tile_size`` items per task, in L2-sized GEMMs, and merges them into a running top-k, the
 CUDA kernel does the same tile by tile on the GPU.
 
 Semantics others rely on:
@@ -63,8 +63,9 @@ def topk_scores(H, W, b, k, candidates=None, exclude_offsets=None, exclude_ids=N
             (``exclusion_csr`` builds it); None: nothing excluded.
         final_act: final activation name ("linear", "elu-0.5", "softmax", ...) or an
             ``enums.Activation``.
-        tile_size: items per tile (default 4096 on CPU, 65536 on CUDA); memory is
-            O(B x tile_size) per task whatever n is.
+        tile_size: items per tile (default 4096 on CPU, 65536 on CUDA); the CPU
+            scores a tile in GEMMs of at most ~2^17 / B items (the B x items scores
+            fit the L2 cache), so memory is O(B x min(tile_size, 2^17 / B)) per task.
 
     Returns:
         (scores [B, k] of H's dtype, ids int64 [B, k]), best first (module doc).

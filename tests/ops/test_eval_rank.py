@@ -216,3 +216,128 @@ def test_errors():
         eval_rank_counts(H, W, b, t, noise_scale=-1.0)
     with pytest.raises(ValueError, match="activation"):
         eval_rank_counts(H, W, b, t, final_act="swish")
+
+
+# ------------------------------------------------------------------------------------
+# The CPU GEMM path (csrc/cpu/eval_rank_cpu.cpp): scores from BLAS tiles, decisions in
+# the exact arithmetic (k-sequential dot product, one rounding per product and sum). The
+# counts must equal those of that arithmetic bit for bit, on random float data where a
+# GEMM's own summation order rounds differently.
+
+def exact_scores(H, W, b, act):
+    """act(H . W^T + b) summed k = 0..d-1 from zero, rounding each product and each sum
+    in H's dtype (what the kernel's exact arithmetic does); linear/relu/leaky only."""
+    S = torch.zeros(H.shape[0], W.shape[0], dtype=H.dtype)
+    for k in range(H.shape[1]):
+        S = S + H[:, k:k + 1] * W[:, k][None, :]
+    X = S + b
+    if act == "linear":
+        return X
+    if act == "relu":
+        return torch.where(X > 0, X, torch.zeros_like(X))
+    if act == "leaky-0.5":
+        return torch.where(X >= 0, X, X * 0.5)
+    raise ValueError(act)
+
+
+def exact_counts(H, W, b, t, act, candidates=None):
+    A = exact_scores(H, W, b, act)
+    rows = torch.arange(H.shape[0])
+    tscore = A[rows, t]
+    cols = torch.arange(W.shape[0]) if candidates is None else candidates
+    As = A[:, cols]
+    other = cols[None, :] != t[:, None]
+    g = ((As > tscore[:, None]) & other).sum(1)
+    e = ((As == tscore[:, None]) & other).sum(1) + 1
+    return g, e
+
+
+def near_tie_inputs(B, n, d, dtype, seed, targets=None):
+    """Random rows; for each target, exact copies of its row and copies whose one entry
+    is moved by one ulp, scattered over the catalogue (tile boundaries included): ties
+    and near-ties whose order a different summation order could get wrong."""
+    g = torch.Generator().manual_seed(seed)
+    H = torch.randn(B, d, generator=g, dtype=torch.float64).to(dtype)
+    W = (torch.randn(n, d, generator=g, dtype=torch.float64) / d ** 0.5).to(dtype)
+    b = (torch.randn(n, generator=g, dtype=torch.float64) * 0.1).to(dtype)
+    t = torch.randint(0, n, (B,), generator=g) if targets is None else targets
+    b[t] = b[t[0]].clone()  # one bias for every target, so copies of different targets compete too
+    spots = torch.randperm(n, generator=g)
+    spots = spots[~torch.isin(spots, t)]
+    for i in range(min(B, len(spots) // 4)):
+        src = int(t[i])
+        exact, up, down = (int(x) for x in spots[3 * i:3 * i + 3])
+        W[exact], b[exact] = W[src], b[src]
+        W[up], b[up] = W[src], b[src]
+        W[down], b[down] = W[src], b[src]
+        k = int(torch.randint(0, d, (1,), generator=g))
+        W[up, k] = torch.nextafter(W[src, k], torch.tensor(float("inf"), dtype=dtype))
+        W[down, k] = torch.nextafter(W[src, k], torch.tensor(float("-inf"), dtype=dtype))
+    return H, W.contiguous(), b, t
+
+
+@pytest.mark.parametrize("act", ["linear", "relu", "leaky-0.5"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gemm_path_equals_exact_arithmetic(act, dtype):
+    # B = 200 gives GEMM tiles of 640 items: the targets sit on both sides of tile
+    # boundaries, at the first and at the last item.
+    n = 2000
+    t = torch.tensor([0, 639, 640, 1279, 1280, 1999] * 34)[:200]
+    H, W, b, t = near_tie_inputs(200, n, 100, dtype, seed=21, targets=t)
+    truth = exact_counts(H, W, b, t, act)
+    for tile in (1, 640, 1 << 20):
+        assert_counts_equal(eval_rank_counts(H, W, b, t, final_act=act, tile_size=tile), truth)
+    assert int(truth[1].min()) >= 2  # every target has an exact copy somewhere
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gemm_path_duplicate_rows_tie_exactly(dtype):
+    # Every item row is one of 5 random rows (bias 0): a target ties exactly with all
+    # copies of its row, whatever tile and column each copy falls in.
+    g = torch.Generator().manual_seed(22)
+    base = torch.randn(5, 64, generator=g, dtype=torch.float64).to(dtype)
+    pick = torch.randint(0, 5, (3001,), generator=g)
+    W, b = base[pick].contiguous(), torch.zeros(3001, dtype=dtype)
+    H = torch.randn(300, 64, generator=g, dtype=torch.float64).to(dtype)
+    t = torch.randint(0, 3001, (300,), generator=g)
+    ng, ne = eval_rank_counts(H, W, b, t)
+    copies = torch.bincount(pick, minlength=5)[pick[t]]
+    assert torch.equal(ne, copies)
+    assert torch.equal(ng + ne, (exact_scores(H, base, torch.zeros(5, dtype=dtype), "linear")
+                                 >= exact_scores(H, base[pick[t]], torch.zeros(300, dtype=dtype),
+                                                 "linear").diagonal()[:, None]).long()
+                       @ torch.bincount(pick, minlength=5))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gemm_path_candidates_and_small_batches(dtype):
+    H, W, b, t = near_tie_inputs(7, 777, 33, dtype, seed=23)
+    g = torch.Generator().manual_seed(23)
+    cand = torch.randint(0, 777, (301,), generator=g)
+    cand[:3] = t[:3]            # targets among the candidates (counted once)
+    cand[3:6] = cand[6:9]       # duplicate candidates (counted as often as given)
+    assert_counts_equal(eval_rank_counts(H, W, b, t, candidates=cand, final_act="relu"),
+                        exact_counts(H, W, b, t, "relu", cand))
+    for B in (1, 2, 5):         # one-row and odd batches
+        assert_counts_equal(eval_rank_counts(H[:B], W, b, t[:B], final_act="leaky-0.5"),
+                            exact_counts(H[:B], W, b, t[:B], "leaky-0.5"))
+    ng, ne = eval_rank_counts(H[:0], W, b, t[:0], candidates=cand)
+    assert ng.shape == (0,) and ne.shape == (0,)
+
+
+@pytest.mark.parametrize("act", ELEMENTWISE)
+def test_gemm_path_equals_panel_path(act):
+    # The panel path (the one that takes over when float32 matmuls may run in reduced
+    # precision) scores everything in the exact arithmetic: the two must agree bit for
+    # bit, saturated activations (elu/selu/tanh far below zero, relu zeros) included.
+    H, W, b, t = near_tie_inputs(150, 3000, 50, torch.float32, seed=24)
+    H[::3] *= 40.0   # scores far into the saturated ranges for every third row
+    gemm = eval_rank_counts(H, W, b, t, final_act=act)
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        panel = eval_rank_counts(H, W, b, t, final_act=act)
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert_counts_equal(gemm, panel)
+    assert int(gemm[1].max()) > 2

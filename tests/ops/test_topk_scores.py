@@ -171,3 +171,22 @@ def test_cuda_equals_cpu_on_exact_data(act):
     gpu = topk_scores(H.cuda(), W.cuda(), b.cuda(), 50, final_act=act, tile_size=512)
     assert torch.equal(cpu[1], gpu[1].cpu())
     torch.testing.assert_close(cpu[0], gpu[0].cpu(), equal_nan=True)
+
+
+@pytest.mark.parametrize("act", ["linear", "softmax", "softmax_logit"])
+def test_several_gemms_per_tile(act):
+    # B = 200: the CPU kernel scores a tile in GEMMs of 640 items, so a tile of 2000
+    # items takes four (the last one partial) and a tile of 700 two; the top-k and the
+    # row-wise normalisation run across them. Candidates with duplicates and exclusions
+    # go through the gathered path.
+    H, W, b = random_inputs(200, 5003, 24, torch.float64, "cpu", seed=31)
+    for tile in (700, 2000, 10 ** 6):
+        assert_same(topk_scores(H, W, b, 30, final_act=act, tile_size=tile),
+                    ref.topk_scores(H, W, b, 30, final_act=act))
+    g = torch.Generator().manual_seed(31)
+    cand = torch.randint(0, 5003, (1500,), generator=g)
+    off, ids = exclusion_csr([cand[i:i + 3].tolist() for i in range(200)])
+    assert_same(topk_scores(H, W, b, 25, candidates=cand, exclude_offsets=off, exclude_ids=ids,
+                            final_act=act, tile_size=900),
+                ref.topk_scores(H, W, b, 25, candidates=cand, exclude_offsets=off,
+                                exclude_ids=ids, final_act=act))
