@@ -54,7 +54,7 @@ def _scores(n=3):
 
 
 def test_loss_and_activation_range_checks_follow_the_counts():
-    C = _ext.ext()
+    C = _ext.ops()
     s, off = _scores()
     last_loss, last_act = len(enums.LOSSES) - 1, enums.ACT_SOFTMAX_LOGIT
     C.fused_loss_fwd_bwd(s, off, last_loss, enums.ACT_LINEAR, 0.0, 0.0, 0.0, 0.0, 1.0)
@@ -70,7 +70,7 @@ def test_loss_and_activation_range_checks_follow_the_counts():
 
 
 def test_hidden_activation_check_follows_the_count():
-    C = _ext.ext()
+    C = _ext.ops()
     d, B = 3, 2
     args = (torch.randn(B, 3 * d), torch.randn(B, d), torch.randn(d, 2 * d), torch.randn(d, d),
             torch.empty(0, dtype=torch.bool), torch.empty(0))
@@ -83,7 +83,7 @@ def test_hidden_activation_check_follows_the_count():
 def test_optimizer_check_follows_the_count():
     p = torch.zeros(4, 2)
     st = SparseRowState(p, "adagrad")
-    C = _ext.ext()
+    C = _ext.ops()
     ids, g = torch.tensor([1]), torch.ones(1, 2)
     with pytest.raises(RuntimeError, match=f"unknown optimizer code {len(enums.OPTIMIZERS)} "
                                            "\\(valid: 0 sgd, .*4 adadelta\\)"):
