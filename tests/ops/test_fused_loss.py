@@ -268,14 +268,15 @@ def test_cuda_agrees_with_cpu(loss, act, dtype, device):
     """The CUDA kernel (on a GPU, or emulated) against the CPU kernel on the same inputs,
     within the one cross-device tolerance (support.CROSS_DEVICE_TOL)."""
     import importlib
-    cpu_ext = importlib.import_module("gru4rec_fast._C")  # the CPU kernel, not rerouted
+    importlib.import_module("gru4rec_fast._C")  # defines torch.ops.gru4rec_fast
+    cpu_ops = torch.ops.gru4rec_fast  # the product's operators, not rerouted to the emulation
     scores, off = _inputs(33, 301, dtype, "cpu", seed=zlib.crc32(f"{loss}{act}".encode()),
                           offset=True)
     kw = dict(bpreg=1.0, smoothing=0.1 if loss in ("cross-entropy", "xe_logit") else 0.0,
               scale=1.0 / 33)
     loss_code, a = enums.parse_loss(loss), enums.parse_activation(act)
-    v_cpu, g_cpu = cpu_ext.fused_loss_fwd_bwd(scores, off, loss_code, a.code, a.a, a.b,
-                                              kw["bpreg"], kw["smoothing"], kw["scale"])
+    v_cpu, g_cpu = cpu_ops.fused_loss_fwd_bwd(scores, off, loss_code, a.code, a.a, a.b,
+                                             kw["bpreg"], kw["smoothing"], kw["scale"])
     v_dev, g_dev = fused_loss_fwd_bwd(scores.to(device), loss, act, off.to(device), **kw)
     _close_across_devices(v_dev.cpu(), v_cpu, dtype, "loss")
     _close_across_devices(g_dev.cpu(), g_cpu, dtype, "grad")
