@@ -192,6 +192,17 @@ G4R_INLINE void negative_softmax(int64_t N, int64_t i, RowWork<T>& w) {
   for (int64_t j = 0; j < N; ++j) s[j] *= inv;
 }
 
+// top1 / top1-max: sigma(y_j - d) into (u1, u2) and sigma(y_j^2) into (u3, u4), each as
+// (value, derivative).
+template <typename T>
+G4R_INLINE void top1_sigmoids(int64_t N, const T* y, T d, RowWork<T>& w) {
+  T *sa = w.u1, *da = w.u2, *sb = w.u3, *db = w.u4;
+  for (int64_t j = 0; j < N; ++j) {
+    sigmoid_pair_cpu(y[j] - d, sa[j], da[j]);
+    sigmoid_pair_cpu(y[j] * y[j], sb[j], db[j]);
+  }
+}
+
 // Loss of one row (unscaled); writes g = dL/dy (d's own derivative added at i) to g.
 // The formulas are losses.h's; the loops around them are split so that the exp-heavy
 // ones vectorise and the libm calls (log, log1p) sit in loops of their own.
@@ -253,14 +264,11 @@ G4R_INLINE T loss_and_grad_y(const LossConfig& c, int64_t N, int64_t i, RowWork<
     return bpr_max_loss(P, reg, R);
   } else if constexpr (LOSS == LOSS_TOP1) {
     const T inv_n = T(1) / T(N);
-    T* sa = w.u1;
-    T* da = w.u2;
-    T* sb = w.u3;
-    T* db = w.u4;
-    for (int64_t j = 0; j < N; ++j) {
-      sigmoid_pair_cpu(y[j] - d, sa[j], da[j]);
-      sigmoid_pair_cpu(y[j] * y[j], sb[j], db[j]);
-    }
+    top1_sigmoids(N, y, d, w);
+    const T* sa = w.u1;
+    const T* da = w.u2;
+    const T* sb = w.u3;
+    const T* db = w.u4;
     for (int64_t j = 0; j < N; ++j) g[j] = top1_grad(inv_n, da[j], y[j], db[j]);
     T sd, dsd;
     sigmoid_pair_cpu(d * d, sd, dsd);
@@ -274,14 +282,11 @@ G4R_INLINE T loss_and_grad_y(const LossConfig& c, int64_t N, int64_t i, RowWork<
     }
     negative_softmax(N, i, w);
     const T* s = w.neg;
-    T* sa = w.u1;
-    T* da = w.u2;
-    T* sb = w.u3;
-    T* db = w.u4;
-    for (int64_t j = 0; j < N; ++j) {
-      sigmoid_pair_cpu(y[j] - d, sa[j], da[j]);
-      sigmoid_pair_cpu(y[j] * y[j], sb[j], db[j]);
-    }
+    top1_sigmoids(N, y, d, w);
+    const T* sa = w.u1;
+    const T* da = w.u2;
+    const T* sb = w.u3;
+    const T* db = w.u4;
     const T Tot = dot_lanes(s, sa, N) + dot_lanes(s, sb, N);
     for (int64_t j = 0; j < N; ++j)
       g[j] = top1_max_grad(s[j], sa[j], sb[j], Tot, da[j], y[j], db[j]);
