@@ -302,10 +302,6 @@ G4R_INLINE void activation_backward(const LossConfig& c, int64_t N, const RowWor
   const T* z = w.z;
   const T* y = w.y;
   const T a = T(c.a), b = T(c.b), sc = T(c.scale);
-  // act_derivative of activations.h written as selects on g (the form that vectorises in
-  // every instantiation; calling act_derivative measured 1.8x slower for bpr-max + ELU),
-  // with its convention at z == 0: the negative side's value, as torch
-  // (tests/ops/test_activation_at_zero.py holds both kernels to it).
   if constexpr (ACT == ACT_SOFTMAX) {  // dz_j = y_j (g_j - sum_k y_k g_k)
     const T t = dot_lanes(y, g, N);
     for (int64_t j = 0; j < N; ++j) out[j] = y[j] * (g[j] - t) * sc;
@@ -313,20 +309,11 @@ G4R_INLINE void activation_backward(const LossConfig& c, int64_t N, const RowWor
     const T gs = sum_lanes(g, N);
     const T* p = w.prob;
     for (int64_t j = 0; j < N; ++j) out[j] = (p[j] * gs - g[j]) * sc;
-  } else if constexpr (ACT == ACT_LINEAR) {
-    for (int64_t j = 0; j < N; ++j) out[j] = g[j] * sc;
-  } else if constexpr (ACT == ACT_RELU) {
-    for (int64_t j = 0; j < N; ++j) out[j] = z[j] > T(0) ? g[j] * sc : T(0);
-  } else if constexpr (ACT == ACT_TANH) {
-    for (int64_t j = 0; j < N; ++j) out[j] = g[j] * (T(1) - y[j] * y[j]) * sc;
-  } else if constexpr (ACT == ACT_LEAKY) {
-    for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? g[j] : a * g[j]) * sc;
-  } else if constexpr (ACT == ACT_ELU) {  // a exp(z) = y + a on the negative side
-    for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? g[j] : g[j] * (y[j] + a)) * sc;
   } else {
-    static_assert(ACT == ACT_SELU, "activation_backward: unknown activation code");
-    // a b exp(z) = y + a b on the negative side
-    for (int64_t j = 0; j < N; ++j) out[j] = (z[j] > T(0) ? a * g[j] : g[j] * (y[j] + a * b)) * sc;
+    // Element-wise: the select form of act_derivative (loss_math_cpu.h), which vectorises;
+    // its convention at z == 0 is the negative side's value, as torch
+    // (tests/ops/test_activation_at_zero.py, tests/ops/test_loss_terms.py).
+    for (int64_t j = 0; j < N; ++j) out[j] = act_derivative_select<ACT>(z[j], y[j], g[j], a, b) * sc;
   }
 }
 
