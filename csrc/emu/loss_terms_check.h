@@ -3,6 +3,9 @@
 //    (csrc/cpu/loss_math_cpu.h: exp_nonpos and the shared formulas evaluated with it)
 //    beside the shared scalar functions (csrc/common/losses.h, activations.h) on every
 //    element of x, so tests/ops/test_loss_terms.py can hold the one to the other.
+//  * act_derivative_select_vs_shared(z, g): the CPU loss kernel's derivative loop body
+//    (act_derivative_select of loss_math_cpu.h) beside g * act_derivative (activations.h,
+//    as the CUDA kernel composes it), y = act_forward(z), for each element-wise activation.
 //  * dispatch_loss_code / dispatch_final_activation_code: the dispatch macros the CPU
 //    loss kernel runs once per call (csrc/common/dispatch.h); an unknown code raises.
 //  * fused_loss_fwd_bwd_unchecked: the emulated CUDA launcher without the entry point's
@@ -13,6 +16,7 @@
 
 #include <map>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "common/activations.h"
@@ -73,7 +77,50 @@ std::map<std::string, std::pair<at::Tensor, at::Tensor>> evaluate(const at::Tens
   return out;
 }
 
+// act code -> (act_derivative_select, g * act_derivative), z and g element by element.
+template <typename T>
+std::map<int64_t, std::pair<at::Tensor, at::Tensor>> evaluate_act_derivative(
+    const at::Tensor& z_in, const at::Tensor& g_in, double a, double b) {
+  const at::Tensor zt = z_in.contiguous(), gt = g_in.contiguous();
+  const int64_t n = zt.numel();
+  const T* z = zt.data_ptr<T>();
+  const T* g = gt.data_ptr<T>();
+  const T ta = T(a), tb = T(b);
+  std::map<int64_t, std::pair<at::Tensor, at::Tensor>> out;
+  auto run = [&](auto act_tag) {
+    constexpr int64_t ACT = decltype(act_tag)::value;
+    at::Tensor sel = at::empty_like(zt), shared = at::empty_like(zt);
+    T* s = sel.data_ptr<T>();
+    T* r = shared.data_ptr<T>();
+    for (int64_t k = 0; k < n; ++k) {
+      const T y = act_forward<T>(ACT, z[k], ta, tb);
+      s[k] = act_derivative_select<ACT>(z[k], y, g[k], ta, tb);
+      r[k] = g[k] * act_derivative<T>(ACT, z[k], y, ta, tb);
+    }
+    out[ACT] = {sel, shared};
+  };
+  run(std::integral_constant<int64_t, ACT_LINEAR>{});
+  run(std::integral_constant<int64_t, ACT_RELU>{});
+  run(std::integral_constant<int64_t, ACT_TANH>{});
+  run(std::integral_constant<int64_t, ACT_LEAKY>{});
+  run(std::integral_constant<int64_t, ACT_ELU>{});
+  run(std::integral_constant<int64_t, ACT_SELU>{});
+  return out;
+}
+
 inline void bind(pybind11::module& m) {
+  m.def("act_derivative_select_vs_shared", [](const at::Tensor& z, const at::Tensor& g,
+                                               double a, double b) {
+    const char* op = "act_derivative_select_vs_shared";
+    TORCH_CHECK(z.device().is_cpu() && g.device().is_cpu(), op, ": z and g must be CPU tensors");
+    TORCH_CHECK(z.sizes() == g.sizes(), op, ": z and g must have the same shape, got ",
+                z.sizes(), " and ", g.sizes());
+    TORCH_CHECK(z.scalar_type() == g.scalar_type(), op, ": z and g must have the same dtype");
+    if (z.scalar_type() == at::kFloat) return evaluate_act_derivative<float>(z, g, a, b);
+    TORCH_CHECK(z.scalar_type() == at::kDouble, op, ": z must be float32 or float64");
+    return evaluate_act_derivative<double>(z, g, a, b);
+  }, pybind11::arg("z"), pybind11::arg("g"), pybind11::arg("a") = 1.0, pybind11::arg("b") = 1.0,
+     "act code -> (act_derivative_select, g * act_derivative) with y = act_forward(z)");
   m.def("loss_terms_cpu_vs_shared", [](const at::Tensor& x, double a, double b) {
     TORCH_CHECK(x.device().is_cpu(), "loss_terms_cpu_vs_shared: x must be a CPU tensor");
     if (x.scalar_type() == at::kFloat) return evaluate<float>(x, a, b);

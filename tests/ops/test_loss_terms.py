@@ -1,7 +1,8 @@
 """The CPU loss kernel's specialised element-wise math (csrc/cpu/loss_math_cpu.h:
 exp_nonpos, the vectorisable exp, and the shared formulas evaluated with it) held to the
 shared scalar functions of csrc/common/losses.h / activations.h that the CUDA kernel
-calls, element by element on a dense grid; and the rule that an unknown loss or
+calls, element by element on a dense grid; the kernel's activation-derivative loop body
+(act_derivative_select) held to g * act_derivative; and the rule that an unknown loss or
 activation code reaching a kernel fails loudly. Both through test-only bindings of the
 emulation module (tests/cuda_emu.py), which compiles these headers as they are."""
 import os
@@ -102,6 +103,114 @@ def test_ulp_check_can_fail():
     c[1] = 0.0
     with pytest.raises(AssertionError, match="3 ulp"):
         _check_float32("exp", c, s, x)
+
+
+# act_derivative_select (loss_math_cpu.h), the CPU loss kernel's derivative loop body, is
+# g * act_derivative (activations.h) written as selects: the same operations in the same
+# order (a * g and g * a are the same rounding), so it is held to 0 ulp, in float32 and
+# float64, with -0 == +0. At z == +-0 both take the negative side's value (relu 0, leaky
+# a, elu a, selu a*b). The one difference by design: ReLU's negative side (z <= 0 or NaN)
+# is a plain +0 where g * 0 is -0 for g < 0 and NaN for g = +-inf / NaN.
+ACT_DERIVATIVE_MAX_ULP = 0
+ELEMENTWISE_ACTS = {"linear": enums.ACT_LINEAR, "relu": enums.ACT_RELU,
+                    "tanh": enums.ACT_TANH, "leaky": enums.ACT_LEAKY, "elu": enums.ACT_ELU,
+                    "selu": enums.ACT_SELU}
+
+
+def _act_grid(dtype):
+    """Every z of a dense grid (0, +-0, +-tiny, denormals, large +-, inf, NaN) against
+    every g of a small one (signed zeros, tiny, huge, inf, NaN), flattened."""
+    lin = torch.linspace(-30.0, 30.0, 6_001, dtype=torch.float64)
+    mag = torch.logspace(-45, 38, 401, dtype=torch.float64)
+    edges = torch.tensor([0.0, -0.0, 1e-45, -1e-45, 1e-40, -1e-40, 1e-310, -1e-310,
+                          1.17549435e-38, -1.17549435e-38, 5e-324, -5e-324, 88.0, -88.0,
+                          -1e4, 1e4, 3.4e38, -3.4e38, 1e300, -1e300, float("inf"),
+                          float("-inf"), float("nan")], dtype=torch.float64)
+    z = torch.cat([lin, mag, -mag, edges])
+    g = torch.tensor([0.0, -0.0, 1.0, -1.0, 0.37, -2.5, 1e-30, -1e-45, 1e30, -3.4e38,
+                      float("inf"), float("-inf"), float("nan")], dtype=torch.float64)
+    zz, gg = torch.meshgrid(z, g, indexing="ij")
+    return zz.reshape(-1).to(dtype), gg.reshape(-1).to(dtype)
+
+
+def _ordered_any(x):
+    """float32 / float64 bits as integers in the order of the values (+0 and -0 both 0)."""
+    int_type = torch.int32 if x.dtype == torch.float32 else torch.int64
+    i = x.contiguous().view(int_type).to(torch.int64)
+    sign_off = 0x7FFFFFFF if x.dtype == torch.float32 else 0x7FFFFFFFFFFFFFFF
+    return torch.where(i < 0, -(i & sign_off), i)
+
+
+def _check_act_derivative(name, sel, shared, z, g):
+    """sel within ACT_DERIVATIVE_MAX_ULP of shared and NaN at the same elements; for
+    ReLU, sel is exactly +0 on the negative side whatever g is."""
+    if name == "relu":
+        neg = ~(z > 0)
+        zero = sel[neg]
+        assert bool((zero == 0).all()) and not bool(torch.signbit(zero).any()), \
+            f"relu: not +0 on the negative side, e.g. at (z, g) = " \
+            f"{list(zip(z[neg][zero.ne(0) | torch.signbit(zero)][:3].tolist(), g[neg][zero.ne(0) | torch.signbit(zero)][:3].tolist()))}"
+        keep = ~neg | torch.isfinite(g)
+        sel, shared, z, g = sel[keep], shared[keep], z[keep], g[keep]
+    nan_c, nan_s = torch.isnan(sel), torch.isnan(shared)
+    assert torch.equal(nan_c, nan_s), f"{name}: NaN at different (z, g), e.g. " \
+        f"{list(zip(z[nan_c != nan_s][:3].tolist(), g[nan_c != nan_s][:3].tolist()))}"
+    ok = ~nan_s
+    c, s, zv, gv = sel[ok], shared[ok], z[ok], g[ok]
+    dist = (_ordered_any(c) - _ordered_any(s)).abs()
+    worst = int(dist.argmax())
+    assert int(dist[worst]) <= ACT_DERIVATIVE_MAX_ULP, \
+        f"{name}: {int(dist[worst])} ulp at z = {zv[worst].item()!r}, g = {gv[worst].item()!r}: " \
+        f"select {c[worst].item()!r}, shared {s[worst].item()!r}"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("a,b", [(1.0, 1.0), (0.5, 1.7), (1.6732632423543772, 1.0507009873554805)])
+def test_act_derivative_select_matches_shared(dtype, a, b):
+    z, g = _act_grid(dtype)
+    out = cuda_emu.module().act_derivative_select_vs_shared(z, g, a, b)
+    # Every element-wise code (those before the row-wise ones) is covered.
+    every = [c for c in enums.ACTIVATIONS.values() if c not in enums.ROWWISE_ACTS]
+    assert sorted(out) == sorted(ELEMENTWISE_ACTS.values()) == sorted(set(every))
+    for name, code in ELEMENTWISE_ACTS.items():
+        sel, shared = out[code]
+        _check_act_derivative(name, sel, shared, z, g)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_act_derivative_select_at_zero_takes_negative_side(dtype):
+    """At z = +0 and -0 the derivative is the negative side's, as torch's autograd."""
+    a, b = 0.5, 1.7
+    z = torch.tensor([0.0, -0.0], dtype=dtype)
+    g = torch.ones(2, dtype=dtype)
+    out = cuda_emu.module().act_derivative_select_vs_shared(z, g, a, b)
+    want = {"linear": 1.0, "relu": 0.0, "tanh": 1.0, "leaky": a, "elu": a, "selu": a * b}
+    for name, code in ELEMENTWISE_ACTS.items():
+        expected = torch.full((2,), want[name], dtype=dtype)
+        assert torch.equal(out[code][0], expected), (name, out[code][0])
+        assert torch.equal(out[code][1], expected), (name, out[code][1])
+
+
+def test_act_derivative_check_can_fail():
+    """The comparison itself: a 1-ulp nudge, a NaN where the shared value is finite and a
+    ReLU -0 on the negative side are each caught."""
+    z, g = _act_grid(torch.float32)
+    out = cuda_emu.module().act_derivative_select_vs_shared(z, g, 0.5, 1.7)
+    sel, shared = out[enums.ACT_ELU]
+    k = int(((z < 0) & (g == 1.0)).nonzero()[0])
+    nudged = sel.clone()
+    nudged[k] = torch.nextafter(nudged[k], torch.tensor(float("inf")))
+    with pytest.raises(AssertionError, match="elu: 1 ulp"):
+        _check_act_derivative("elu", nudged, shared, z, g)
+    nan_planted = sel.clone()
+    nan_planted[k] = float("nan")
+    with pytest.raises(AssertionError, match="elu: NaN at different"):
+        _check_act_derivative("elu", nan_planted, shared, z, g)
+    relu_sel, relu_shared = out[enums.ACT_RELU]
+    neg_zero = relu_sel.clone()
+    neg_zero[int(((z < 0) & (g == -1.0)).nonzero()[0])] = -0.0
+    with pytest.raises(AssertionError, match="relu: not \\+0"):
+        _check_act_derivative("relu", neg_zero, relu_shared, z, g)
 
 
 def test_dispatch_lists_every_code_and_rejects_unknown():
