@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "common/topk_tile.h"
 #include "cuda/kernels/topk_scores_kernels.cuh"
 #include "emu/launch_glue.h"
 
@@ -36,19 +37,10 @@ std::tuple<at::Tensor, at::Tensor> topk_scores_cuda(const at::Tensor& H, const a
   AT_DISPATCH_FLOATING_TYPES(H.scalar_type(), "topk_scores_cuda", [&] {
     for (int64_t c0 = 0; c0 < n_cols; c0 += tile_size) {
       const int64_t m = std::min(tile_size, n_cols - c0);
-      at::Tensor Wt, bt, tile_ids;
-      if (has_cand) {
-        tile_ids = candidates.narrow(0, c0, m);
-        Wt = W.index_select(0, tile_ids);
-        bt = b.index_select(0, tile_ids);
-      } else {
-        Wt = W.narrow(0, c0, m);
-        bt = b.narrow(0, c0, m);
-      }
-      const at::Tensor L = at::addmm(bt, H, Wt.t()).contiguous();
+      const TopkTile tile = topk_tile_logits(H, W, b, candidates, c0, m);
       g4r_emu::launch(merge_tile_kernel<scalar_t>, dim3(static_cast<unsigned int>(B)),
-                      dim3(kThreads), 0, L.data_ptr<scalar_t>(), m,
-                      has_cand ? tile_ids.data_ptr<int64_t>() : nullptr, c0,
+                      dim3(kThreads), 0, tile.logits.data_ptr<scalar_t>(), m,
+                      has_cand ? tile.ids.data_ptr<int64_t>() : nullptr, c0,
                       list_l[cur].data_ptr<scalar_t>(), list_id[cur].data_ptr<int64_t>(),
                       list_cnt[cur].data_ptr<int32_t>(), list_l[1 - cur].data_ptr<scalar_t>(),
                       list_id[1 - cur].data_ptr<int64_t>(), list_cnt[1 - cur].data_ptr<int32_t>(),
