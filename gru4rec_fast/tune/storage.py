@@ -6,7 +6,8 @@ every machine reaches (``postgresql://user:pass@host/db``; MySQL needs a driver 
 ``pip install pymysql`` and ``mysql+pymysql://...``). Every worker beats a heartbeat
 into the storage; a trial whose worker stopped beating for ``grace_period`` seconds (a
 killed process, a lost machine) is marked FAIL by the next worker that starts a trial
-(Optuna's fail_stale_trials).
+(Optuna's fail_stale_trials), and so is a trial that never beat at all once it is older
+than the grace period (unbeaten.py).
 """
 import importlib.util
 import os
@@ -78,9 +79,10 @@ def open_storage(url, heartbeat_interval=DEFAULT_HEARTBEAT, grace_period=DEFAULT
         engine_kwargs = {"pool_pre_ping": True}
     with warnings.catch_warnings():   # heartbeats are "experimental" since Optuna 2.9
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
-                                          heartbeat_interval=int(heartbeat_interval),
-                                          grace_period=int(grace_period))
+        from gru4rec_fast.tune.unbeaten import HeartbeatStorage
+        return HeartbeatStorage(url, engine_kwargs=engine_kwargs,
+                                heartbeat_interval=int(heartbeat_interval),
+                                grace_period=int(grace_period))
 
 
 def fail_stale_trials(study):
