@@ -5,6 +5,8 @@ error that says how to build it (see gru4rec_fast._ext).
 """
 __version__ = "0.1.0"
 
+from gru4rec_fast.cpu_threads import set_num_threads  # noqa: E402  (light: torch loads on call)
+
 
 def __getattr__(name):
     # GRU4Rec / evaluate load lazily so `import gru4rec_fast` stays light.

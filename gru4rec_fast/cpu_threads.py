@@ -14,8 +14,11 @@ reasons.
 The default is applied once per process, when training or evaluation first starts
 (``apply_default``), and only when the user has not chosen: an ``OMP_NUM_THREADS`` /
 ``MKL_NUM_THREADS`` environment variable, a ``torch.set_num_threads`` call made before
-that point (torch's thread count then differs from the counts it starts with), or an
-explicit ``threads`` argument (the CLI's ``--threads``) each win.
+that point (torch's thread count then differs from the counts it starts with), a
+``gru4rec_fast.set_num_threads`` call, or an explicit ``threads`` argument (the CLI's
+``--threads``) each win. ``torch.set_num_threads(N)`` with N equal to a count torch
+starts with (on a 2-core machine: 2) cannot be told from not asking;
+``gru4rec_fast.set_num_threads(N)`` can.
 """
 import os
 
@@ -105,6 +108,14 @@ def _torch_startup_counts(cpus=None, sysfs=SYSFS_CPU):
         n = os.cpu_count() or 1
         counts |= {n, physical_cores(range(n), sysfs)}
     return counts
+
+
+def set_num_threads(threads):
+    """Use ``threads`` CPU threads for training, evaluation and prediction in this
+    process: ``torch.set_num_threads`` that the default never overrides (see the module
+    doc: the default would replace a ``torch.set_num_threads`` to a count torch starts
+    with, such as 2 on a 2-core machine)."""
+    return apply_default(threads=threads)
 
 
 def apply_default(threads=None, environ=None, cpus=None, sysfs=SYSFS_CPU):

@@ -144,6 +144,19 @@ def test_torch_set_num_threads_wins(tmp_path, restore_threads):
     assert torch.get_num_threads() == 2
 
 
+def test_set_num_threads_wins_even_at_a_start_up_count(tmp_path, restore_threads):
+    import gru4rec_fast
+    sysfs = fake_sysfs(tmp_path, smt(1, 3))
+    torch.set_num_threads(3)     # the 3 logical CPUs: torch's own start, no choice visible
+    assert cpu_threads.apply_default(environ={}, cpus=[0, 1, 2], sysfs=sysfs) == 1
+    cpu_threads._applied = False
+    assert gru4rec_fast.set_num_threads(3) == 3      # the same count, asked for
+    assert cpu_threads.apply_default(environ={}, cpus=[0, 1, 2], sysfs=sysfs) == 3
+    assert torch.get_num_threads() == 3
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        gru4rec_fast.set_num_threads(0)
+
+
 def test_environment_wins(tmp_path, restore_threads):
     sysfs = fake_sysfs(tmp_path, smt(1, 3))
     torch.set_num_threads(3)
