@@ -237,7 +237,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(args.threads)
     rows, summary, dup_rows = [], [], []
     headers = []
     for ds in args.datasets:

@@ -33,7 +33,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     import torch
     from gru4rec_fast.ops import eval_rank_counts
-    torch.set_num_threads(args.threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(args.threads)
     g = torch.Generator().manual_seed(0)
     B, d = args.rows, 100
     for n in args.items:

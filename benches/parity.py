@@ -38,7 +38,9 @@ def main(argv=None):
     ap.add_argument("--preset", default="small")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(args.threads)
     train, test = synthetic.preset(args.preset, seed=0)
     rows, summary = [], []
     for name, setup in SETUPS.items():

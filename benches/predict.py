@@ -64,7 +64,9 @@ def main(argv=None):
     import torch
     from _synthetic_model import synthetic_model, synthetic_sessions
     from timing import format_table, machine_name
-    torch.set_num_threads(args.threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(args.threads)
     sessions = args.sessions if len(args.sessions) == len(args.items) else args.sessions[:1] * len(args.items)
     rows = []
     for n, n_sess in zip(args.items, sessions):

@@ -37,7 +37,9 @@ def main(argv=None):
     from gru4rec_fast.model import network
     from timing import format_table, machine_name
 
-    torch.set_num_threads(args.threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(args.threads)
     hyper, n_items = train.PUBLISHED[args.setup]
     df = synthetic.generate(max(200_000, (args.steps + 200) * hyper["batch_size"] * 2),
                             min(40_000, n_items), seed=0)

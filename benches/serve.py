@@ -104,7 +104,9 @@ def main(argv=None):
     import torch
     from _synthetic_model import synthetic_model
     from timing import format_table, machine_name
-    torch.set_num_threads(args.threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(args.threads)
     rows = []
     for n in args.items:
         model = synthetic_model(n, device=args.device)

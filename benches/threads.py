@@ -67,7 +67,9 @@ def _ctx_switches():
 def child(spec):
     threads, seconds, windows, fused = spec["threads"], spec["seconds"], spec["windows"], spec["fused"]
     import torch
-    torch.set_num_threads(threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(threads)
     from gemm_floor import floor_seconds_per_step, step_products
     info = torch.__config__.parallel_info()
     mkl = re.search(r"mkl_get_max_threads\(\) : (\d+)", info)

@@ -103,7 +103,9 @@ def measure(hyper, n_items, backend, device, threads, seconds, max_window=2048, 
     from gru4rec_fast.model.training import EpochTensors, run_epoch
     from gru4rec_fast.model.seeding import stream_seed
 
-    torch.set_num_threads(threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(threads)
     model = GRU4Rec(backend=backend, device=device, seed=seed, **COMMON, **hyper)
     p = model.hyper
     steps_wanted = BENCH_CHUNK + max_window
@@ -321,7 +323,9 @@ def main(argv=None):
     from gru4rec_fast import cpu_threads
     if args.threads is None:
         args.threads = cpu_threads.default_threads()
-    torch.set_num_threads(args.threads)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(args.threads)
     machine = machine_name(args.device)
     parts = args.only or ["published", "grid", "scaling"]
     REPEATS[0] = args.repeats

@@ -74,7 +74,9 @@ def main():
     ap.add_argument("--epochs", type=int, nargs="+", default=[1, 2, 5])
     ap.add_argument("--out", default=None, help="write the table as markdown here")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    # gru4rec_fast's own call: fit/evaluate's default thread count never overrides it
+    from gru4rec_fast.cpu_threads import set_num_threads
+    set_num_threads(1)
     df = pd.DataFrame([r for s in args.seeds for r in run_seed(s, args.epochs)])
     per_seed = df.pivot(index="seed", columns="model", values="recall_old")
     order = list(dict.fromkeys(df.model))
