@@ -51,8 +51,9 @@ std::vector<at::Tensor> gru_bwd(const at::Tensor& dout, const std::vector<at::Te
     return gru_step_backward_cuda(dout, saved, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a,
                                   c.hidden_b);
 #endif
-  return gru_step_backward_cpu(dout, saved, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a,
-                               c.hidden_b);
+  // The loop back-propagates one step and drops dh: the CPU kernel skips its GEMM.
+  (void)reset;
+  return gru_step_backward_no_dh_cpu(dout, saved, Wrz, Wh, mask);
 }
 
 std::tuple<at::Tensor, at::Tensor> loss_fwd_bwd(const at::Tensor& scores, const at::Tensor& off,
