@@ -1,7 +1,7 @@
-// CPU gru_step: the 2 forward and 4 backward GEMMs go to BLAS through ATen (they
-// dominate the cost); the element-wise work between them is one pass per stage, parallel
-// over rows, with plain inner loops over the hidden dimension (sigmoid and tanh excepted,
-// see below). Arguments were checked in gru_step.cpp;
+// CPU gru_step: the 2 forward and 4 backward GEMMs (3 without dh, for the training
+// loop) go to BLAS through ATen (they dominate the cost); the element-wise work between
+// them is one pass per stage, parallel over rows, with plain inner loops over the hidden
+// dimension (sigmoid and tanh excepted, see below). Arguments were checked in gru_step.cpp;
 // h, keep_mask, reset, dout and saved arrive contiguous, reset/keep_mask undefined
 // when not given.
 #include "gru_step_cpu.h"
@@ -97,8 +97,8 @@ std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor& vx, const at::Ten
 namespace {
 
 // The backward; with_dh = false leaves out everything that only dh needs (its B x d
-// buffer, its terms in both passes, and the dpre_rz . Wrz^T GEMM, the largest
-// element-wise-free cost of the step after dWx and dx), for callers that drop dh.
+// buffer, its terms in both passes, and the dpre_rz . Wrz^T GEMM), for callers that
+// drop dh.
 std::vector<at::Tensor> gru_step_backward_impl(const at::Tensor& dout, const std::vector<at::Tensor>& saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, bool with_dh) {
   const at::Tensor &h0 = saved[0], &rz = saved[1], &hr = saved[2], &c = saved[3], &dact = saved[4];
   const int64_t B = dout.size(0), d = Wh.size(0);
