@@ -3,6 +3,7 @@
 // gru4rec_fast/model/backends.py, which tests hold it to.
 #include "train_loop.h"
 
+#include <ATen/Dispatch.h>
 #include <ATen/record_function.h>
 
 #include <optional>
@@ -50,8 +51,9 @@ std::vector<at::Tensor> gru_bwd(const at::Tensor& dout, const std::vector<at::Te
     return gru_step_backward_cuda(dout, saved, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a,
                                   c.hidden_b);
 #endif
-  return gru_step_backward_cpu(dout, saved, Wrz, Wh, reset, mask, c.hidden_act, c.hidden_a,
-                               c.hidden_b);
+  // The loop back-propagates one step and drops dh: the CPU kernel skips its GEMM.
+  (void)reset;
+  return gru_step_backward_no_dh_cpu(dout, saved, Wrz, Wh, mask);
 }
 
 std::tuple<at::Tensor, at::Tensor> loss_fwd_bwd(const at::Tensor& scores, const at::Tensor& off,
@@ -83,6 +85,20 @@ at::Tensor gather_rows(const at::Tensor& W, const at::Tensor& ids) {
 at::Tensor as_2d(const at::Tensor& t, bool one_row) {
   if (t.dim() == 2) return t;
   return one_row ? t.view({1, t.size(0)}) : t.view({t.size(0), 1});
+}
+
+// u <- (u < keep) / keep in one pass over u, bit for bit what ATen's three passes
+// (lt, to, div_ by a double scalar) give: ATen casts the scalar to u's dtype for both
+// the comparison and the division. At RetailRocket's shape (80 x 224) the three passes
+// and their two temporaries cost ~50 us per mask, this one a few.
+void keep_mask_from_uniform_(at::Tensor& u, double keep) {
+  AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "keep_mask_from_uniform_", [&] {
+    const scalar_t k = static_cast<scalar_t>(keep);
+    const scalar_t kept = scalar_t(1) / k, dropped = scalar_t(0) / k;
+    scalar_t* p = u.data_ptr<scalar_t>();
+    const int64_t n = u.numel();
+    for (int64_t i = 0; i < n; ++i) p[i] = p[i] < k ? kept : dropped;
+  });
 }
 
 bool is_dense(const std::string& name) {
@@ -144,7 +160,9 @@ at::Tensor TrainLoop::mask(int64_t rows, int64_t cols, double p_drop) {
   const at::Tensor& ref = w_.at(kWy);
   // The same draws and arithmetic as the Python step: rand < keep, as dtype, / keep.
   at::Tensor u = at::rand({rows, cols}, gen_, ref.options());
-  return u.lt(keep).to(ref.scalar_type()).div_(keep);
+  if (runs_cuda_kernels(u)) return u.lt(keep).to(ref.scalar_type()).div_(keep);
+  keep_mask_from_uniform_(u, keep);
+  return u;
 }
 
 void TrainLoop::update(const std::string& name, const at::Tensor& ids, const at::Tensor& grads) {
@@ -212,7 +230,7 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   else if (c.mode == EMB_SEPARATE) x = gather_rows(w_.at(kE), X);
   if (x.defined()) {
     m_embed = mask(B, x.size(1), c.dropout_embed);
-    if (m_embed.defined()) x = x * m_embed;
+    if (m_embed.defined()) x.mul_(m_embed);  // x is the gather's own fresh tensor
   }
   std::vector<at::Tensor> ins, masks, outs;
   std::vector<std::vector<at::Tensor>> saves;

@@ -1,7 +1,7 @@
-// CPU gru_step: the 2 forward and 4 backward GEMMs go to BLAS through ATen (they
-// dominate the cost); the element-wise work between them is one pass per stage, parallel
-// over rows, with plain inner loops over the hidden dimension (sigmoid and tanh excepted,
-// see below). Arguments were checked in gru_step.cpp;
+// CPU gru_step: the 2 forward and 4 backward GEMMs (3 without dh, for the training
+// loop) go to BLAS through ATen (they dominate the cost); the element-wise work between
+// them is one pass per stage, parallel over rows, with plain inner loops over the hidden
+// dimension (sigmoid and tanh excepted, see below). Arguments were checked in gru_step.cpp;
 // h, keep_mask, reset, dout and saved arrive contiguous, reset/keep_mask undefined
 // when not given.
 #include "gru_step_cpu.h"
@@ -94,13 +94,17 @@ std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor& vx, const at::Ten
   return {out, h0, rz, hr, c, dact};
 }
 
-std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std::vector<at::Tensor>& saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
-  (void)act; (void)act_a; (void)act_b;  // act' was saved by forward
+namespace {
+
+// The backward; with_dh = false leaves out everything that only dh needs (its B x d
+// buffer, its terms in both passes, and the dpre_rz . Wrz^T GEMM), for callers that
+// drop dh.
+std::vector<at::Tensor> gru_step_backward_impl(const at::Tensor& dout, const std::vector<at::Tensor>& saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, bool with_dh) {
   const at::Tensor &h0 = saved[0], &rz = saved[1], &hr = saved[2], &c = saved[3], &dact = saved[4];
   const int64_t B = dout.size(0), d = Wh.size(0);
   // dvx's column blocks are the pre-activation gradients [dpre_c | dpre_r | dpre_z].
   at::Tensor dvx = at::empty({B, 3 * d}, dout.options());
-  at::Tensor dh = at::empty({B, d}, dout.options());
+  at::Tensor dh = with_dh ? at::empty({B, d}, dout.options()) : at::Tensor();
   // Stage 1 (before any GEMM): g = dout*mask; dpre_c = g*z*act'; dpre_z = g*(c-h0)*z(1-z);
   // dh = g*(1-z) (the direct path through the interpolation).
   AT_DISPATCH_FLOATING_TYPES(dout.scalar_type(), "gru_step_backward_cpu_out", [&] {
@@ -111,7 +115,7 @@ std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std:
     const scalar_t* c_p = c.data_ptr<scalar_t>();
     const scalar_t* dact_p = dact.data_ptr<scalar_t>();
     scalar_t* dvx_p = dvx.data_ptr<scalar_t>();
-    scalar_t* dh_p = dh.data_ptr<scalar_t>();
+    scalar_t* dh_p = with_dh ? dh.data_ptr<scalar_t>() : nullptr;
     at::parallel_for(0, B, row_grain(d), [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t o = b * d;
@@ -123,7 +127,7 @@ std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std:
           const scalar_t zj = z[j];
           dpre_c[j] = g * zj * dact_p[o + j];
           dpre_z[j] = g * (c_p[o + j] - h0_p[o + j]) * zj * (scalar_t(1) - zj);
-          dh_p[o + j] = g * (scalar_t(1) - zj);
+          if (dh_p) dh_p[o + j] = g * (scalar_t(1) - zj);
         }
       }
     });
@@ -137,7 +141,7 @@ std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std:
     const scalar_t* rz_p = rz.data_ptr<scalar_t>();
     const scalar_t* h0_p = h0.data_ptr<scalar_t>();
     scalar_t* dvx_p = dvx.data_ptr<scalar_t>();
-    scalar_t* dh_p = dh.data_ptr<scalar_t>();
+    scalar_t* dh_p = with_dh ? dh.data_ptr<scalar_t>() : nullptr;
     at::parallel_for(0, B, row_grain(d), [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t o = b * d;
@@ -146,13 +150,14 @@ std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std:
         for (int64_t j = 0; j < d; ++j) {
           const scalar_t rj = r[j];
           dpre_r[j] = dhr_p[o + j] * h0_p[o + j] * rj * (scalar_t(1) - rj);
-          dh_p[o + j] += dhr_p[o + j] * rj;
+          if (dh_p) dh_p[o + j] += dhr_p[o + j] * rj;
         }
       }
     });
   });
   const at::Tensor dpre_rz = dvx.narrow(1, d, 2 * d);
   at::Tensor dWrz = at::mm(h0.t(), dpre_rz);
+  if (!with_dh) return {dvx, at::Tensor(), dWrz, dWh};
   dh.addmm_(dpre_rz, Wrz.t());
   // h did not reach the reset rows (h0 = 0 there), so their gradient is exactly zero.
   if (reset.defined()) {
@@ -164,6 +169,18 @@ std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std:
     }
   }
   return {dvx, dh, dWrz, dWh};
+}
+
+}  // namespace
+
+std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor& dout, const std::vector<at::Tensor>& saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& reset, const at::Tensor& keep_mask, int64_t act, double act_a, double act_b) {
+  (void)act; (void)act_a; (void)act_b;  // act' was saved by forward
+  return gru_step_backward_impl(dout, saved, Wrz, Wh, reset, keep_mask, /*with_dh=*/true);
+}
+
+std::vector<at::Tensor> gru_step_backward_no_dh_cpu(const at::Tensor& dout, const std::vector<at::Tensor>& saved, const at::Tensor& Wrz, const at::Tensor& Wh, const at::Tensor& keep_mask) {
+  // reset only zeroes rows of dh, which is not computed here.
+  return gru_step_backward_impl(dout, saved, Wrz, Wh, at::Tensor(), keep_mask, /*with_dh=*/false);
 }
 
 }  // namespace gru4rec

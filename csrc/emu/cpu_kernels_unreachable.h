@@ -25,6 +25,7 @@ std::tuple<at::Tensor, at::Tensor> eval_rank_counts_cpu(const at::Tensor&, const
 std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor&, const at::Tensor&, int64_t, int64_t, double, double, double, double, double) { G4R_EMU_NO_CPU("fused_loss_fwd_bwd"); }
 std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_forward"); }
 std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor&, const std::vector<at::Tensor>&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_backward"); }
+std::vector<at::Tensor> gru_step_backward_no_dh_cpu(const at::Tensor&, const std::vector<at::Tensor>&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gru_step_backward_no_dh"); }
 at::Tensor gather_rows_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gather_rows"); }
 std::tuple<at::Tensor, at::Tensor> sampled_scores_gather_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_gather"); }
 at::Tensor sampled_scores_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_forward"); }
