@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT / "benches"))
 HYPER = dict(layers=[100], loss="bpr-max", final_act="elu-0.5", constrained_embedding=True)
 
 
-def measure(n_items, backend, device, threads, events, batch_size, seed=0, mode="standard"):
+def measure(n_items, backend, device, threads, events, batch_size, seed=0, mode="standard",
+            weight_scale=1.0):
     import numpy as np
     import torch
 
@@ -42,6 +43,12 @@ def measure(n_items, backend, device, threads, events, batch_size, seed=0, mode=
     model = GRU4Rec(backend=backend, device=device, seed=seed, **HYPER)
     model.item_index = ItemIndex(np.arange(n_items))
     model.weights = network.init_weights(model.hyper, n_items, seed=seed, device=device)
+    if weight_scale != 1.0:
+        # Freshly initialised item weights give scores of ~1e-5 at 1M items, where
+        # float32 elu(x) = a (exp(x) - 1) moves in steps of ~6e-8: ~0.1% of the items tie
+        # with each target and the ranking op rescans many tiles for them; a trained
+        # model's scores are far larger. Scaling W_y models that.
+        model.weights["Wy"].mul_(weight_scale)
     test = synthetic.generate(events, min(n_items, 40_000), seed=seed)
     rng = np.random.default_rng(seed)
     spread = np.sort(rng.choice(n_items, test.ItemId.max() + 1, replace=False))
@@ -69,6 +76,8 @@ def main(argv=None):
     ap.add_argument("--mode", default="standard",
                     choices=["standard", "conservative", "median", "tiebreaking"],
                     help="evaluate()'s tie mode (tiebreaking adds noise)")
+    ap.add_argument("--weight-scale", type=float, default=1.0,
+                    help="multiply the initialised W_y (score scale; see measure())")
     ap.add_argument("--backends", nargs="+", default=["fused", "reference"],
                     choices=["fused", "reference"])
     ap.add_argument("--out", default=None)
@@ -89,7 +98,8 @@ def main(argv=None):
                 continue
             spec = json.dumps(dict(n_items=n, backend=backend, device=args.device,
                                    threads=args.threads, events=args.events,
-                                   batch_size=args.batch_size, mode=args.mode))
+                                   batch_size=args.batch_size, mode=args.mode,
+                                   weight_scale=args.weight_scale))
             p = subprocess.run([sys.executable, __file__, "--child", spec], capture_output=True,
                                text=True)
             if p.returncode != 0:
