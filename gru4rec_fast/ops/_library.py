@@ -31,7 +31,7 @@ def call(op, *args):
     When autograd has nothing to record (grad mode off, or no tensor argument requires
     grad), the call goes straight to the device kernel: the Python autograd kernel that
     ``torch.library.register_autograd`` installs would otherwise run on every call only to
-    find that and redispatch (about 8 us of the ~20 us a small call costs,
+    find that and redispatch (3-5 us of a 12-20 us call on a 1-row input,
     benches/results/cpu_eval_e2e_2026-11-29.md). That is the same check and the same
     redispatch below autograd, done here without the Python detour. Under torch.compile
     the plain call is traced, so the graph holds the operator itself.
