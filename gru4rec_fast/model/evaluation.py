@@ -34,7 +34,7 @@ def _check_cutoffs(cutoffs):
     return [int(c) for c in cutoffs]
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, items=None,
              session_key="SessionId", item_key="ItemId", time_key="Time", progress=None):
     """Recall@N and MRR@N of a trained model on test data.
@@ -80,7 +80,8 @@ def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, i
     from gru4rec_fast.ops.eval_rank import ranks_from_counts
     sched = ds.schedule(int(batch_size), min_slots=1)
     ep = EpochTensors.from_schedule(sched, dev)
-    offs = sched.step_offsets
+    offs = ep.offsets.tolist()
+    shrink = ep.shrink.tolist()
     layers = model.hyper["layers"]
     B0 = int(sched.n_live[0]) if sched.n_steps else 0
     H = [torch.zeros(B0, d, dtype=model.dtype, device=dev) for d in layers]
@@ -88,20 +89,22 @@ def evaluate(model, test_data, cutoffs=(20,), mode="standard", batch_size=512, i
     hits = torch.zeros(len(cutoffs), dtype=torch.float64, device=dev)
     rr = torch.zeros(len(cutoffs), dtype=torch.float64, device=dev)
     noise = TIEBREAK_NOISE if mode == "tiebreaking" else 0.0
+    rank_mode = "standard" if mode == "tiebreaking" else mode
     for t in bar(range(sched.n_steps), progress=progress, desc="evaluate", unit="mb", leave=False):
-        a, b = int(offs[t]), int(offs[t + 1])
-        if sched.shrink[t]:
+        a, b = offs[t], offs[t + 1]
+        if shrink[t]:
             keep = ep.prev[a:b]
             H = [h.index_select(0, keep) for h in H]
         H = forward_step(w, model.hyper, ep.ins[a:b], H, reset=ep.resets[a:b], backend=model.backend)
         ng, ne = ops.eval_rank_counts(H[-1], w["Wy"], w["By"], ep.outs[a:b], candidates=cand,
                                       final_act=model.hyper["final_act"], noise_scale=noise,
                                       noise_seed=t)
-        ranks = ranks_from_counts(ng, ne, "standard" if mode == "tiebreaking" else mode)
-        ranks = ranks.to(torch.float64).unsqueeze(1)
+        ranks = ranks_from_counts(ng, ne, rank_mode).to(torch.float64).unsqueeze(1)
         inside = ranks <= cut
         hits += inside.sum(0)
-        rr += torch.where(inside, 1.0 / ranks, torch.zeros_like(ranks)).sum(0)
+        # inside / ranks is 1 / rank (the same division) within the cutoff and 0 beyond
+        # it, so the per-step sums, and the results, are those of a where() bit for bit.
+        rr += (inside / ranks).sum(0)
     n = sched.n_entries
     hits, rr = hits.cpu().numpy(), rr.cpu().numpy()
     return {"recall": OrderedDict((c, float(hits[i] / n) if n else 0.0) for i, c in enumerate(cutoffs)),

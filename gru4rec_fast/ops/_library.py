@@ -25,6 +25,24 @@ def register(namespace):
     return _REGISTERED[namespace]
 
 
+def call(op, *args):
+    """Call the registered operator ``op`` (an ``OpOverload`` of ``ops()``) on ``args``.
+
+    When autograd has nothing to record (grad mode off, or no tensor argument requires
+    grad), the call goes straight to the device kernel: the Python autograd kernel that
+    ``torch.library.register_autograd`` installs would otherwise run on every call only to
+    find that and redispatch (3-5 us of a 12-20 us call on a 1-row input,
+    benches/results/cpu_eval_e2e_2026-11-29.md). That is the same check and the same
+    redispatch below autograd, done here without the Python detour. Under torch.compile
+    the plain call is traced, so the graph holds the operator itself.
+    """
+    if torch.compiler.is_compiling() or (torch.is_grad_enabled() and any(
+            isinstance(a, torch.Tensor) and a.requires_grad for a in args)):
+        return op(*args)
+    with torch._C._AutoDispatchBelowAutograd():
+        return op(*args)
+
+
 def same_device(op, ref_name, ref, ref_first=True, **tensors):
     """The device check of the C++ kernels, for fake kernels: a fake or meta call with
     tensors on different devices fails as the real one would, with the same message

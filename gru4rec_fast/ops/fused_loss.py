@@ -50,9 +50,10 @@ def fused_loss_fwd_bwd(scores, loss, final_act, col_offset=None, bpreg=1.0, smoo
         gradient.
     """
     loss_code, act = _codes(loss, final_act)
-    return _ext.ops().fused_loss_fwd_bwd(scores, _offset(scores, col_offset), int(loss_code),
-                                         int(act.code), float(act.a), float(act.b),
-                                         float(bpreg), float(smoothing), float(scale))
+    return _library.call(_ext.ops().fused_loss_fwd_bwd.default, scores,
+                         _offset(scores, col_offset), int(loss_code), int(act.code),
+                         float(act.a), float(act.b), float(bpreg), float(smoothing),
+                         float(scale))
 
 
 def register(ns):

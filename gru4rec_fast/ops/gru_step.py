@@ -53,9 +53,9 @@ def gru_step_fwd(vx, h, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
     """
     a = parse_activation(act, hidden=True)
     with torch.no_grad():
-        out, *saved = _ext.ops().gru_step_forward(vx, h, Wrz, Wh, _none_to_empty(reset, vx),
-                                                  _none_to_empty(keep_mask, vx), a.code,
-                                                  float(a.a), float(a.b))
+        out, *saved = _library.call(_ext.ops().gru_step_forward.default, vx, h, Wrz, Wh,
+                                    _none_to_empty(reset, vx), _none_to_empty(keep_mask, vx),
+                                    a.code, float(a.a), float(a.b))
     return out, tuple(saved)
 
 
@@ -132,6 +132,6 @@ def gru_step(vx, h, Wrz, Wh, reset=None, keep_mask=None, act="tanh"):
         out, B x d: the layer's output, also the hidden state for the next step.
     """
     a = parse_activation(act, hidden=True)  # errors before any kernel runs
-    return _ext.ops().gru_step_forward(vx, h, Wrz, Wh, _none_to_empty(reset, vx),
-                                       _none_to_empty(keep_mask, vx), a.code, float(a.a),
-                                       float(a.b))[0]
+    return _library.call(_ext.ops().gru_step_forward.default, vx, h, Wrz, Wh,
+                         _none_to_empty(reset, vx), _none_to_empty(keep_mask, vx), a.code,
+                         float(a.a), float(a.b))[0]

@@ -63,7 +63,7 @@ def sampled_scores(H, W, b, Y):
     gradients of W's and b's size, with indices Y and values dS^T H (N, d) and
     dS.sum(0) (N,). Nothing dense of size n x d is ever allocated.
     """
-    return _ext.ops().sampled_scores_forward(H, W, b, Y)
+    return _library.call(_ext.ops().sampled_scores_forward.default, H, W, b, Y)
 
 
 def sampled_scores_backward(dS, H, W, Y):
