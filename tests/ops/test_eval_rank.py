@@ -226,6 +226,19 @@ def test_errors():
 # counts must equal those of that arithmetic bit for bit, on random float data where a
 # GEMM's own summation order rounds differently.
 
+@contextlib.contextmanager
+def one_thread():
+    """Many small element-wise ops: with two threads on a loaded machine their hand-offs
+    cost ~20x the work (measured); the results do not depend on the thread count."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@one_thread()
 def exact_scores(H, W, b, act):
     """act(H . W^T + b) summed k = 0..d-1 from zero, rounding each product and each sum
     in H's dtype (what the kernel's exact arithmetic does); linear/relu/leaky only."""
@@ -242,6 +255,7 @@ def exact_scores(H, W, b, act):
     raise ValueError(act)
 
 
+@one_thread()
 def exact_counts(H, W, b, t, act, candidates=None, noise_scale=0.0, noise_seed=0):
     A = exact_scores(H, W, b, act)
     rows = torch.arange(H.shape[0])
@@ -258,6 +272,7 @@ def exact_counts(H, W, b, t, act, candidates=None, noise_scale=0.0, noise_seed=0
     return g, e
 
 
+@one_thread()
 def near_tie_inputs(B, n, d, dtype, seed, targets=None):
     """Random rows; for each target, exact copies of its row and copies whose one entry
     is moved by one ulp, scattered over the catalogue (tile boundaries included): ties
