@@ -1,9 +1,11 @@
 // CPU ranking counts, two paths sharing one exact arithmetic:
-//  * the GEMM path (eval_rank_counts_gemm, the usual case): tiles of scores from a BLAS
-//    GEMM and a vectorised counting pass; only items within a rounding-error band of
-//    the target are rescored exactly (see the comment before it);
-//  * the panel path (eval_rank_counts_panels: noise, non-monotone activations): every
-//    score from the micro-kernel below, panel by panel (C items x all rows).
+//  * the GEMM path (eval_rank_counts_gemm, the usual case, tie-breaking noise included):
+//    tiles of scores from a BLAS GEMM and a vectorised counting pass; only items within
+//    a rounding-error band of the target (widened by the noise) are rescored exactly
+//    (see the comment before it);
+//  * the panel path (eval_rank_counts_panels: non-monotone activations, reduced-
+//    precision float32 matmuls): every score from the micro-kernel below, panel by
+//    panel (C items x all rows).
 // Neither builds a B x n score matrix.
 //
 // Exactness of ties. A row's target score must come out bit-identical to the same
@@ -246,7 +248,7 @@ bool cpu_has_avx2() {
 }
 #endif
 
-// The exact path: every score from dot_block (see the file comment). Used for noise,
+// The exact path: every score from dot_block (see the file comment). Used for
 // non-monotone activations and float32 GEMMs allowed to run in reduced precision.
 template <typename T>
 void eval_rank_counts_panels(const RankParams& p, const at::Tensor& H, const at::Tensor& W,
@@ -317,6 +319,11 @@ void eval_rank_counts_panels(const RankParams& p, const at::Tensor& H, const at:
 //    an item whose GEMM value is beyond hi + delta is greater, below lo - delta is
 //    smaller, strictly inside (lo + delta, hi - delta) ties; only the rest (a band of
 //    width ~2 delta, about 1e-5 of the score scale in float32) is rescored exactly.
+//  * with tie-breaking noise (s = fl(act(x) + nz), 0 <= nz <= ns) no item is sure to
+//    tie: those with act(x) > t are greater, those with fl(act(x) + ns) < t smaller,
+//    and the band between (score width ~ns below t, plus delta) is rescored exactly,
+//    each item with its own noise. A noise far above the score spread puts most items
+//    in the band: still exact, only slower.
 // Why not read the target's score from the GEMM output: a copy of the target's row in
 // another column (or another tile) need not get the same bits from MKL, so the band
 // would be needed anyway; computing t exactly also makes the counts identical to the
@@ -399,20 +406,26 @@ T largest_at_most(int64_t act, T t, T a, T b) {
   return key_float<T>(lo);
 }
 
-// The smallest finite x with act(x) >= t (-inf if every finite x qualifies, +inf if
-// none does), for a non-decreasing act.
-template <typename T>
-T smallest_at_least(int64_t act, T t, T a, T b) {
+// The smallest finite x with f(x) >= t (-inf if every finite x qualifies, +inf if
+// none does), for a non-decreasing f.
+template <typename T, typename F>
+T smallest_with_at_least(F f, T t) {
   const T big = std::numeric_limits<T>::max(), inf = std::numeric_limits<T>::infinity();
-  if (act_forward<T>(act, -big, a, b) >= t) return -inf;
-  if (!(act_forward<T>(act, big, a, b) >= t)) return inf;
-  auto lo = float_key<T>(-big), hi = float_key<T>(big);  // act(lo) < t <= act(hi)
+  if (f(-big) >= t) return -inf;
+  if (!(f(big) >= t)) return inf;
+  auto lo = float_key<T>(-big), hi = float_key<T>(big);  // f(lo) < t <= f(hi)
   while (keys_apart<T>(lo, hi)) {
     const auto mid = key_mid<T>(lo, hi);
-    if (act_forward<T>(act, key_float<T>(mid), a, b) >= t) hi = mid;
+    if (f(key_float<T>(mid)) >= t) hi = mid;
     else lo = mid;
   }
   return key_float<T>(hi);
+}
+
+// The smallest finite x with act(x) >= t, as above, for a non-decreasing act.
+template <typename T>
+T smallest_at_least(int64_t act, T t, T a, T b) {
+  return smallest_with_at_least<T>([&](T x) { return act_forward<T>(act, x, a, b); }, t);
 }
 
 // Activations that are non-decreasing for these parameters (what the band needs).
@@ -485,8 +498,9 @@ __attribute__((target("avx2"))) void tile_maxima_avx2(const T* wt, const T* bt, 
 // Per row: the target's exact score and its tie interval in pre-activation space.
 struct BandRow {
   double h_norm;   // |h_r|
-  double lo, hi;   // exact pre-activations x with act(x) == t lie in [lo, hi]
+  double lo, hi;   // exact pre-activations x whose score can equal t lie in [lo, hi]
   bool exact_only; // non-finite values: decide every item exactly
+  bool no_sure_ties; // noise: no x is sure to tie, every item in [lo, hi] is rescored
 };
 
 // Thresholds of one row in one tile: x > gt: greater; x < lt: smaller;
@@ -508,6 +522,10 @@ BandThresholds<T> band_thresholds(const BandRow& row, double delta) {
   th.lt = round_down_to<T>(row.lo - s_lo);
   th.eq_lo = round_up_to<T>(row.lo + s_lo);
   th.eq_hi = round_down_to<T>(row.hi - s_hi);
+  if (row.no_sure_ties) {  // an empty interval: (inf, -inf)
+    th.eq_lo = std::numeric_limits<T>::infinity();
+    th.eq_hi = -std::numeric_limits<T>::infinity();
+  }
   return th;
 }
 
@@ -537,21 +555,24 @@ __attribute__((target("avx2"))) void count_band_avx2(const T* s, const T* bias, 
 }
 #endif
 
-// The exact decision for one (row, item): act(exact dot + bias) against t.
+// The exact decision for one (row, item): final_score (act of exact dot + bias, plus
+// the noise) against t, the panel path's arithmetic.
 template <typename T>
 G4R_ALWAYS_INLINE void exact_compare(const RankParams& p, const T* h, const T* W, const T* bias,
-                                     int64_t item, T t, int64_t* g, int64_t* e) {
-  const T x = exact_dot<T>(h, W + item * p.d, p.d) + bias[item];
-  const T s = act_forward<T>(p.act, x, T(p.act_a), T(p.act_b));
+                                     int64_t row, int64_t item, T t, int64_t* g, int64_t* e) {
+  const T s = final_score<T>(p, exact_dot<T>(h, W + item * p.d, p.d), bias[item], row, item);
   *g += s > t;
   *e += s == t;
 }
 
-// Whether the GEMM path may run: monotone activation, no noise, and for float32 a GEMM
-// that really runs in float32 (no bf16/tf32 shortcut allowed by the user, which would
-// break the error bound).
+// Whether the GEMM path may run: monotone activation, a noise scale finite in T, and
+// for float32 a GEMM that really runs in float32 (no bf16/tf32 shortcut allowed by the
+// user, which would break the error bound).
 bool gemm_path_applies(const RankParams& p, at::ScalarType dtype) {
-  if (p.noise || !is_monotone_activation(p.act, p.act_a, p.act_b)) return false;
+  if (!is_monotone_activation(p.act, p.act_a, p.act_b)) return false;
+  if (p.noise && !(dtype == at::kFloat ? std::isfinite(static_cast<float>(p.noise_scale))
+                                       : std::isfinite(p.noise_scale)))
+    return false;
   if (dtype == at::kFloat) {
     auto& ctx = at::globalContext();
     if (ctx.float32MatmulPrecision() != at::Float32MatmulPrecision::HIGHEST) return false;
@@ -577,22 +598,38 @@ void eval_rank_counts_gemm(const RankParams& p, const at::Tensor& H, const at::T
   const double delta_scale = 2.02 * gamma;
   const double delta_abs = 4.0 * (d + 2) * static_cast<double>(std::numeric_limits<T>::min());
 
-  // Targets: exact scores and their tie intervals.
+  // The noise of an item's score s = fl(act(x) + nz) lies in nz = fl(ns * u) in [0, ns]
+  // (u in [0, 1), rounding is monotone), so act(x) <= s <= fl(act(x) + ns).
+  const T ns = T(p.noise_scale);
+
+  // Targets: exact scores (with their noise, as the panel path) and the interval of
+  // pre-activations whose score can equal t.
   std::vector<T> tscore(B);
   std::vector<BandRow> rows(B);
   for (int64_t r = 0; r < B; ++r) {
     const T* hr = h + r * d;
     const double hn = squared_norm(hr, d);
     const int64_t tgt = p.targets[r];
-    const T xt = exact_dot<T>(hr, w + tgt * d, d) + bias[tgt];
-    const T t = act_forward<T>(p.act, xt, act_a, act_b);
+    const T dot = exact_dot<T>(hr, w + tgt * d, d);
+    const T xt = dot + bias[tgt];
+    const T t = final_score<T>(p, dot, bias[tgt], r, tgt);
     tscore[r] = t;
     BandRow& br = rows[r];
     br.h_norm = std::sqrt(hn);
     br.exact_only = !(std::isfinite(br.h_norm) && std::isfinite(xt) && std::isfinite(t));
-    if (!br.exact_only) {
+    br.no_sure_ties = p.noise;
+    if (br.exact_only) continue;
+    // Greater for sure: act(x) > t (then s >= act(x) > t), i.e. x above the largest x
+    // with act(x) <= t; the target's xt is not (act(xt) <= t).
+    br.hi = std::max<double>(largest_at_most<T>(p.act, t, act_a, act_b), xt);
+    if (p.noise) {
+      // Smaller for sure: fl(act(x) + ns) < t (then s <= fl(act(x) + ns) < t), i.e. x
+      // below the smallest x with fl(act(x) + ns) >= t; xt is not below it.
+      br.lo = std::min<double>(
+          smallest_with_at_least<T>([&](T x) { return act_forward<T>(p.act, x, act_a, act_b) + ns; }, t),
+          xt);
+    } else {
       br.lo = std::min<double>(smallest_at_least<T>(p.act, t, act_a, act_b), xt);
-      br.hi = std::max<double>(largest_at_most<T>(p.act, t, act_a, act_b), xt);
     }
   }
 
@@ -652,7 +689,7 @@ void eval_rank_counts_gemm(const RankParams& p, const at::Tensor& H, const at::T
         if (br.exact_only || tile_exact) {
           for (int64_t c = 0; c < m; ++c) {
             const int64_t id = id_of(c);
-            if (id != tgt) exact_compare<T>(p, hr, w, bias, id, t, &g[r], &e[r]);
+            if (id != tgt) exact_compare<T>(p, hr, w, bias, r, id, t, &g[r], &e[r]);
           }
           continue;
         }
@@ -674,7 +711,7 @@ void eval_rank_counts_gemm(const RankParams& p, const at::Tensor& H, const at::T
           const int64_t id = id_of(c);
           if (id == tgt) continue;
           if (x > th.eq_lo && x < th.eq_hi) ++e[r];
-          else exact_compare<T>(p, hr, w, bias, id, t, &g[r], &e[r]);
+          else exact_compare<T>(p, hr, w, bias, r, id, t, &g[r], &e[r]);
         }
       }
     }

@@ -1,4 +1,6 @@
 """eval_rank_counts against the chunked plain-PyTorch reference, exact ties included."""
+import contextlib
+
 import pytest
 import torch
 
@@ -224,6 +226,19 @@ def test_errors():
 # counts must equal those of that arithmetic bit for bit, on random float data where a
 # GEMM's own summation order rounds differently.
 
+@contextlib.contextmanager
+def one_thread():
+    """Many small element-wise ops: with two threads on a loaded machine their hand-offs
+    cost ~20x the work (measured); the results do not depend on the thread count."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@one_thread()
 def exact_scores(H, W, b, act):
     """act(H . W^T + b) summed k = 0..d-1 from zero, rounding each product and each sum
     in H's dtype (what the kernel's exact arithmetic does); linear/relu/leaky only."""
@@ -240,9 +255,14 @@ def exact_scores(H, W, b, act):
     raise ValueError(act)
 
 
-def exact_counts(H, W, b, t, act, candidates=None):
+@one_thread()
+def exact_counts(H, W, b, t, act, candidates=None, noise_scale=0.0, noise_seed=0):
     A = exact_scores(H, W, b, act)
     rows = torch.arange(H.shape[0])
+    if noise_scale > 0:  # the op's order: act first, then + scale * u, in H's dtype
+        items = torch.arange(W.shape[0])
+        A = A + torch.tensor(noise_scale, dtype=A.dtype) * ref.eval_noise_uniform(
+            noise_seed, rows, items, A.dtype)
     tscore = A[rows, t]
     cols = torch.arange(W.shape[0]) if candidates is None else candidates
     As = A[:, cols]
@@ -252,6 +272,7 @@ def exact_counts(H, W, b, t, act, candidates=None):
     return g, e
 
 
+@one_thread()
 def near_tie_inputs(B, n, d, dtype, seed, targets=None):
     """Random rows; for each target, exact copies of its row and copies whose one entry
     is moved by one ulp, scattered over the catalogue (tile boundaries included): ties
@@ -325,19 +346,90 @@ def test_gemm_path_candidates_and_small_batches(dtype):
     assert ng.shape == (0,) and ne.shape == (0,)
 
 
-@pytest.mark.parametrize("act", ELEMENTWISE)
-def test_gemm_path_equals_panel_path(act):
-    # The panel path (the one that takes over when float32 matmuls may run in reduced
-    # precision) scores everything in the exact arithmetic: the two must agree bit for
-    # bit, saturated activations (elu/selu/tanh far below zero, relu zeros) included.
-    H, W, b, t = near_tie_inputs(150, 3000, 50, torch.float32, seed=24)
-    H[::3] *= 40.0   # scores far into the saturated ranges for every third row
-    gemm = eval_rank_counts(H, W, b, t, final_act=act)
+@contextlib.contextmanager
+def panel_path():
+    """Route float32 calls to the CPU panel path: it takes over when float32 matmuls may
+    run in reduced precision (the GEMM path's error bound would not hold)."""
     before = torch.get_float32_matmul_precision()
     try:
         torch.set_float32_matmul_precision("medium")
-        panel = eval_rank_counts(H, W, b, t, final_act=act)
+        yield
     finally:
         torch.set_float32_matmul_precision(before)
+
+
+@pytest.mark.parametrize("act", ELEMENTWISE)
+def test_gemm_path_equals_panel_path(act):
+    # The panel path scores everything in the exact arithmetic: the two must agree bit
+    # for bit, saturated activations (elu/selu/tanh far below zero, relu zeros) included.
+    H, W, b, t = near_tie_inputs(150, 3000, 50, torch.float32, seed=24)
+    H[::3] *= 40.0   # scores far into the saturated ranges for every third row
+    gemm = eval_rank_counts(H, W, b, t, final_act=act)
+    with panel_path():
+        panel = eval_rank_counts(H, W, b, t, final_act=act)
     assert_counts_equal(gemm, panel)
     assert int(gemm[1].max()) > 2
+
+
+# Noise scales against scores of order 1 (and 40 in the saturated rows): far below the
+# rounding of float32 and float64 scores (only exact zeros move), near one float32 ulp,
+# a fraction of the spread, and so large that nearly every item is in the band.
+NOISE_SCALES = [1e-30, 1e-10, 1e-7, 1e-3, 0.3, 1e3]
+
+
+@pytest.mark.parametrize("act", ELEMENTWISE)
+@pytest.mark.parametrize("noise", NOISE_SCALES)
+def test_gemm_path_equals_panel_path_with_noise(act, noise):
+    # Tie-breaking: items sure to be above or below the noisy target are counted from
+    # the GEMM, the band of width ~noise below it rescored with the item's own noise.
+    H, W, b, t = near_tie_inputs(61, 1500, 50, torch.float32, seed=25)
+    H[::3] *= 40.0
+    gemm = eval_rank_counts(H, W, b, t, final_act=act, noise_scale=noise, noise_seed=7)
+    with panel_path():
+        panel = eval_rank_counts(H, W, b, t, final_act=act, noise_scale=noise, noise_seed=7)
+    assert_counts_equal(gemm, panel)
+
+
+@pytest.mark.parametrize("act", ["linear", "relu", "leaky-0.5"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("noise", NOISE_SCALES)
+def test_gemm_path_with_noise_equals_exact_arithmetic(act, dtype, noise):
+    # Targets at both ends of the 640-item GEMM tiles (B = 200), exact copies and
+    # one-ulp neighbours of each target's row: ties that only the noise breaks.
+    n = 2000
+    t = torch.tensor([0, 639, 640, 1279, 1280, 1999] * 34)[:200]
+    H, W, b, t = near_tie_inputs(200, n, 40, dtype, seed=26, targets=t)
+    truth = exact_counts(H, W, b, t, act, noise_scale=noise, noise_seed=3)
+    for tile in (640, 1 << 20):
+        got = eval_rank_counts(H, W, b, t, final_act=act, noise_scale=noise, noise_seed=3,
+                               tile_size=tile)
+        assert_counts_equal(got, truth)
+    plain = exact_counts(H, W, b, t, act)
+    if noise >= 1e-3:
+        assert int(truth[1].sum()) < int(plain[1].sum()) // 10  # the ties are broken
+    if noise == 1e-30 and act != "relu":
+        assert torch.equal(truth[0], plain[0])  # below rounding: ties stay ties
+        assert int(truth[1].min()) >= 2
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("noise", [1e-30, 1e-10, 0.5, 1e3])
+def test_gemm_path_with_noise_planted_ties_candidates_small_batches(dtype, noise):
+    # Integer data (every score exact in any summation order, so the PyTorch reference
+    # is exact too): relu zeros and duplicate rows tie unless the noise moves them.
+    H, W, b, t = tied_inputs(37, 1003, 13, dtype, "cpu", seed=27)
+    kw = dict(final_act="relu", noise_scale=noise, noise_seed=5)
+    fused, reference = both(H, W, b, t, **kw)
+    assert_counts_equal(fused, reference)
+    g = torch.Generator().manual_seed(27)
+    cand = torch.randint(0, 1003, (301,), generator=g)
+    cand[:3] = t[:3]            # targets among the candidates (counted once)
+    cand[3:6] = cand[6:9]       # duplicate candidates (counted as often as given)
+    for B in (1, 2, 5, 37):     # one-row and odd batches
+        fused, reference = both(H[:B], W, b, t[:B], candidates=cand, **kw)
+        assert_counts_equal(fused, reference)
+        if dtype == torch.float32:
+            with panel_path():
+                assert_counts_equal(fused, eval_rank_counts(H[:B], W, b, t[:B], candidates=cand, **kw))
+    if noise == 1e-30:          # ties among positive scores survive, relu zeros do not
+        assert int(fused[1].max()) > 2
