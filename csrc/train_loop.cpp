@@ -168,6 +168,25 @@ void TrainLoop::update(const std::string& name, const at::Tensor& ids, const at:
                          c_.momentum, c_.lmbd, c_.eps, c_.p1, c_.p2, true);
 }
 
+void TrainLoop::update_output_rows(const at::Tensor& lead_ids, const at::Tensor& Y,
+                                   const at::Tensor& gWy, const at::Tensor& gBy) {
+  const at::Tensor& Wy = w_.at(kWy);
+  const at::Tensor& By = w_.at(kBy);
+  if (runs_cuda_kernels(Wy) || Wy.numel() == 0 || By.numel() == 0) {
+    // Two calls of the op's kernel, each sorting its own ids.
+    update(kWy, lead_ids.defined() ? at::cat({lead_ids, Y}) : Y, gWy);
+    update(kBy, Y, gBy);
+    return;
+  }
+  // The CPU's one sort of the ids and one pass over their runs for both tables.
+  const RowState& sw = st_.at(kWy);
+  const RowState& sb = st_.at(kBy);
+  SparseRowTable rows{Wy, gWy.contiguous(), sw.s1, sw.s2, sw.velocity, sw.steps};
+  SparseRowTable bias{as_2d(By, false), gBy.contiguous(), sb.s1, sb.s2, sb.velocity, sb.steps};
+  sparse_row_update_with_bias_cpu_(rows, bias, lead_ids, Y, c_.optimizer, c_.lr, c_.momentum,
+                                   c_.lmbd, c_.eps, c_.p1, c_.p2);
+}
+
 std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
     const at::Tensor& X, const at::Tensor& T, const at::Tensor& reset, const at::Tensor& S,
     const std::vector<at::Tensor>& H) {
@@ -294,9 +313,8 @@ std::tuple<at::Tensor, std::vector<at::Tensor>> TrainLoop::step(
   for (auto& kv : dense) update(kv.first, at::Tensor(), kv.second);
   phase.emplace("g4r::update_rows");
   if (gWx0.defined()) update(kWx0, X, gWx0);
-  update(kWy, c.mode == EMB_SHARED ? at::cat({X, Y}) : Y, gWy);
   if (gE.defined()) update(kE, X, gE);
-  update(kBy, Y, gBy);
+  update_output_rows(c.mode == EMB_SHARED ? X : at::Tensor(), Y, gWy, gBy);
   return {loss, outs};
 }
 
