@@ -232,11 +232,11 @@ G4R_ROW_INLINE void update_row(T* __restrict p, T* __restrict s1, T* __restrict 
 // ~100 ns of work per row at d ~ 100.
 constexpr int64_t kPrefetchRuns = 8;
 
-template <typename T>
+template <typename T, int RW = 1>  // RW: 1 for a row about to be written, 0 read only
 inline void prefetch_row(const T* row, int64_t d) {
   const char* p = reinterpret_cast<const char*>(row);
   const int64_t bytes = d * static_cast<int64_t>(sizeof(T));
-  for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 1, 3);
+  for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, RW, 3);
 }
 
 // One table's pointers as a task of update_rows uses them (unused state: null).
@@ -293,6 +293,9 @@ G4R_ROW_INLINE void process_runs(const RowTask<T>& k, int64_t begin, int64_t end
       const int64_t ahead = k.sorted_ids[k.run_starts[r + kPrefetchRuns]];
       prefetch_table_row(k.rows, ahead, d);
       if constexpr (BIAS) prefetch_table_row(k.bias, ahead, 1);
+      // and its first gradient row: the gradient rows are read in sorted order, which
+      // is no order in memory.
+      prefetch_row<T, 0>(k.rows.G + k.sorted_pos[k.run_starts[r + kPrefetchRuns]] * d, d);
     }
     const int64_t first = k.run_starts[r], last = k.run_starts[r + 1];
     const int64_t id = k.sorted_ids[first];

@@ -27,6 +27,7 @@ std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor&, const at::Tensor
 std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor&, const std::vector<at::Tensor>&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_backward"); }
 at::Tensor gather_rows_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gather_rows"); }
 std::tuple<at::Tensor, at::Tensor> sampled_scores_gather_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_gather"); }
+at::Tensor sampled_scores_from_rows_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_from_rows"); }
 at::Tensor sampled_scores_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_forward"); }
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_backward"); }
 void sparse_row_update_cpu_(at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, int64_t, double, double, double, double, double, double, bool) { G4R_EMU_NO_CPU("sparse_row_update_"); }
