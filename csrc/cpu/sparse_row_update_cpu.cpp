@@ -1,12 +1,13 @@
 // Row-sparse optimiser step on the CPU.
 //
-// 1. Sort the (id, position) pairs: an LSD radix sort of packed 64-bit keys
-//    (id << pos_bits | pos) on only the bits that n and M need (3 passes of 11 bits for
-//    1M ids x 2k positions). Packing the position in the low bits makes the order
-//    (id, position), so the sort is stable by construction.
+// 1. Sort the (id, position) pairs: packed 64-bit keys (id << pos_bits | pos), built in
+//    position order, then an LSD radix sort over the id bits only (2 passes for up to
+//    2^22 ids); LSD passes are stable, so equal ids stay in position order.
 // 2. Runs of equal ids are the unique rows. at::parallel_for over runs: each run sums
 //    its gradient rows in original-position order (so the result does not depend on
 //    the thread count: deterministic), then updates that one row of param and state.
+//    The training loop's variant (sparse_row_update_with_bias_cpu_) also updates the
+//    row's bias in the same pass, from the run's positions that are the bias's.
 // Never touches a row not in ids and never allocates anything of size n x d.
 #include "sparse_row_update_cpu.h"
 
