@@ -4,6 +4,7 @@
 
 #include "bind_train_loop.h"
 #include "common/code_tables.h"
+#include "cpu/sparse_row_update_cpu.h"
 
 namespace g = gru4rec;
 
@@ -61,4 +62,20 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "gru4rec_fast/ops/_codes.py is generated from this (scripts/gen_codes.py)");
 
   g::bind_train_loop(m);
+
+  // For tests only (tests/ops/test_sparse_row_update.py): the training loop's one-pass
+  // update of the output table and its bias. Each state is (s1, s2, velocity, steps).
+  m.def("_sparse_row_update_with_bias_cpu_",
+        [](at::Tensor param, at::Tensor grads, std::vector<at::Tensor> state, at::Tensor bias,
+           at::Tensor bias_grads, std::vector<at::Tensor> bias_state,
+           std::optional<at::Tensor> lead_ids, at::Tensor ids, int64_t optimizer, double lr,
+           double momentum, double lmbd, double eps, double p1, double p2) {
+          TORCH_CHECK(state.size() == 4 && bias_state.size() == 4,
+                      "_sparse_row_update_with_bias_cpu_: states are (s1, s2, velocity, steps)");
+          g::SparseRowTable rows{param, grads, state[0], state[1], state[2], state[3]};
+          g::SparseRowTable b{bias, bias_grads, bias_state[0], bias_state[1], bias_state[2],
+                              bias_state[3]};
+          g::sparse_row_update_with_bias_cpu_(rows, b, lead_ids.value_or(at::Tensor()), ids,
+                                              optimizer, lr, momentum, lmbd, eps, p1, p2);
+        });
 }

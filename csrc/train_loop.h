@@ -77,6 +77,10 @@ class TrainLoop {
  private:
   at::Tensor mask(int64_t rows, int64_t cols, double p_drop);
   void update(const std::string& name, const at::Tensor& ids, const at::Tensor& grads);
+  // Wy's rows at cat(lead_ids, Y) (lead_ids: X in shared mode, else undefined) and By's
+  // at Y; on the CPU with one sort of the ids (sparse_row_update_with_bias_cpu_).
+  void update_output_rows(const at::Tensor& lead_ids, const at::Tensor& Y, const at::Tensor& gWy,
+                          const at::Tensor& gBy);
 
   std::map<std::string, at::Tensor> w_;
   std::map<std::string, RowState> st_;

@@ -14,10 +14,17 @@ namespace gru4rec {
 // S = b[Y] + H . W[Y]^T (B x N), computed as (b[Y] + W[Y] . H^T)^T: BLAS splits the N
 // (~2k) rows of W[Y] well over threads, while H . W[Y]^T (M = B = 32 rows) ran 3.7x
 // slower on 2 threads. The transposed copy back to B x N is cheap beside the product.
+// sampled_scores_transposed_from_rows is the N x B product before that copy (the CPU
+// kernel copies it with its own tiled transpose, csrc/cpu/sampled_scores_cpu.cpp).
+inline at::Tensor sampled_scores_transposed_from_rows(const at::Tensor& H, const at::Tensor& Wy,
+                                                      const at::Tensor& by) {
+  const int64_t B = H.size(0), N = Wy.size(0);
+  return at::addmm(by.unsqueeze(1).expand({N, B}), Wy, H.t());
+}
+
 inline at::Tensor sampled_scores_from_rows(const at::Tensor& H, const at::Tensor& Wy,
                                            const at::Tensor& by) {
-  const int64_t B = H.size(0), N = Wy.size(0);
-  return at::addmm(by.unsqueeze(1).expand({N, B}), Wy, H.t()).t().contiguous();
+  return sampled_scores_transposed_from_rows(H, Wy, by).t().contiguous();
 }
 
 // The backward from the gathered rows: writes dW_rows = dS^T . H into dW_rows (N x d,

@@ -1,12 +1,13 @@
 // Row-sparse optimiser step on the CPU.
 //
-// 1. Sort the (id, position) pairs: an LSD radix sort of packed 64-bit keys
-//    (id << pos_bits | pos) on only the bits that n and M need (3 passes of 11 bits for
-//    1M ids x 2k positions). Packing the position in the low bits makes the order
-//    (id, position), so the sort is stable by construction.
+// 1. Sort the (id, position) pairs: packed 64-bit keys (id << pos_bits | pos), built in
+//    position order, then an LSD radix sort over the id bits only (2 passes for up to
+//    2^22 ids); LSD passes are stable, so equal ids stay in position order.
 // 2. Runs of equal ids are the unique rows. at::parallel_for over runs: each run sums
 //    its gradient rows in original-position order (so the result does not depend on
 //    the thread count: deterministic), then updates that one row of param and state.
+//    The training loop's variant (sparse_row_update_with_bias_cpu_) also updates the
+//    row's bias in the same pass, from the run's positions that are the bias's.
 // Never touches a row not in ids and never allocates anything of size n x d.
 #include "sparse_row_update_cpu.h"
 
@@ -86,9 +87,13 @@ int bits_for(uint64_t max_value) {  // bits needed to represent 0..max_value
   return b;
 }
 
-// Fills sorted_ids / sorted_pos with the ids in ascending order, ties by position.
-void sort_ids(const int64_t* ids, int64_t M, int64_t n, std::vector<int64_t>& sorted_ids,
-              std::vector<int64_t>& sorted_pos) {
+// Fills sorted_ids / sorted_pos with the ids of cat(ids_a, ids_b) (positions 0..Ma-1
+// are ids_a, Ma.. are ids_b; neither is copied into one buffer) in ascending order,
+// ties by position.
+void sort_ids(const int64_t* ids_a, int64_t Ma, const int64_t* ids_b, int64_t Mb, int64_t n,
+              std::vector<int64_t>& sorted_ids, std::vector<int64_t>& sorted_pos) {
+  const int64_t M = Ma + Mb;
+  auto id_at = [=](int64_t i) { return i < Ma ? ids_a[i] : ids_b[i - Ma]; };
   sorted_ids.resize(M);
   sorted_pos.resize(M);
   const int pos_bits = std::max(1, bits_for(static_cast<uint64_t>(M - 1)));
@@ -96,22 +101,28 @@ void sort_ids(const int64_t* ids, int64_t M, int64_t n, std::vector<int64_t>& so
   if (pos_bits + id_bits > 64) {  // cannot pack: comparison sort, stable by position
     std::iota(sorted_pos.begin(), sorted_pos.end(), 0);
     std::stable_sort(sorted_pos.begin(), sorted_pos.end(),
-                     [ids](int64_t a, int64_t b) { return ids[a] < ids[b]; });
-    for (int64_t i = 0; i < M; ++i) sorted_ids[i] = ids[sorted_pos[i]];
+                     [&](int64_t a, int64_t b) { return id_at(a) < id_at(b); });
+    for (int64_t i = 0; i < M; ++i) sorted_ids[i] = id_at(sorted_pos[i]);
     return;
   }
-  constexpr int kDigit = 11;
-  constexpr uint64_t kMask = (1u << kDigit) - 1;
-  const int total_bits = pos_bits + id_bits;
+  // The keys start in position order and each LSD pass is stable, so sorting on the id
+  // bits alone leaves equal ids in position order: the position bits need no pass. The
+  // id bits are split into the fewest digits of at most 11 bits (50k items: 2 passes of
+  // 8 bits, whose 257-entry counts are cheap beside ~2k keys).
+  const int passes = (id_bits + 10) / 11;
+  const int digit = (id_bits + passes - 1) / passes;
+  const uint64_t mask = (uint64_t(1) << digit) - 1;
   std::vector<uint64_t> keys(M), tmp(M);
-  for (int64_t i = 0; i < M; ++i)
-    keys[i] = (static_cast<uint64_t>(ids[i]) << pos_bits) | static_cast<uint64_t>(i);
-  std::vector<int64_t> count(kMask + 2);
-  for (int shift = 0; shift < total_bits; shift += kDigit) {
+  for (int64_t i = 0; i < Ma; ++i)
+    keys[i] = (static_cast<uint64_t>(ids_a[i]) << pos_bits) | static_cast<uint64_t>(i);
+  for (int64_t i = Ma; i < M; ++i)
+    keys[i] = (static_cast<uint64_t>(ids_b[i - Ma]) << pos_bits) | static_cast<uint64_t>(i);
+  std::vector<int64_t> count(mask + 2);
+  for (int shift = pos_bits; shift < pos_bits + id_bits; shift += digit) {
     std::fill(count.begin(), count.end(), 0);
-    for (int64_t i = 0; i < M; ++i) ++count[((keys[i] >> shift) & kMask) + 1];
+    for (int64_t i = 0; i < M; ++i) ++count[((keys[i] >> shift) & mask) + 1];
     for (size_t k = 1; k < count.size(); ++k) count[k] += count[k - 1];
-    for (int64_t i = 0; i < M; ++i) tmp[count[(keys[i] >> shift) & kMask]++] = keys[i];
+    for (int64_t i = 0; i < M; ++i) tmp[count[(keys[i] >> shift) & mask]++] = keys[i];
     keys.swap(tmp);
   }
   const uint64_t pos_mask = (pos_bits == 64) ? ~uint64_t(0) : ((uint64_t(1) << pos_bits) - 1);
@@ -119,6 +130,17 @@ void sort_ids(const int64_t* ids, int64_t M, int64_t n, std::vector<int64_t>& so
     sorted_ids[i] = static_cast<int64_t>(keys[i] >> pos_bits);
     sorted_pos[i] = static_cast<int64_t>(keys[i] & pos_mask);
   }
+}
+
+// The first index of each run of equal sorted ids, then M: the unique rows.
+std::vector<int64_t> run_starts_of(const std::vector<int64_t>& sorted_ids) {
+  const int64_t M = static_cast<int64_t>(sorted_ids.size());
+  std::vector<int64_t> starts;
+  starts.reserve(M + 1);
+  for (int64_t i = 0; i < M; ++i)
+    if (i == 0 || sorted_ids[i] != sorted_ids[i - 1]) starts.push_back(i);
+  starts.push_back(M);
+  return starts;
 }
 
 // ---------------------------------------------------------------------------------
@@ -140,7 +162,7 @@ struct Hyper {
 
 template <typename T, int64_t OPT, bool MOMENTUM>
 G4R_ROW_INLINE void update_row(T* __restrict p, T* __restrict s1, T* __restrict s2, T* __restrict v,
-                T* __restrict step, T* __restrict g, T* __restrict u, T* __restrict t,
+                T* __restrict step, const T* __restrict g, T* __restrict u, T* __restrict t,
                 int64_t d, const Hyper<T>& h) {
   if constexpr (OPT == OPT_SGD) {
     for (int64_t c = 0; c < d; ++c) u[c] = g[c];
@@ -211,106 +233,174 @@ G4R_ROW_INLINE void update_row(T* __restrict p, T* __restrict s1, T* __restrict 
 // ~100 ns of work per row at d ~ 100.
 constexpr int64_t kPrefetchRuns = 8;
 
-template <typename T>
+template <typename T, int RW = 1>  // RW: 1 for a row about to be written, 0 read only
 inline void prefetch_row(const T* row, int64_t d) {
   const char* p = reinterpret_cast<const char*>(row);
   const int64_t bytes = d * static_cast<int64_t>(sizeof(T));
-  for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 1, 3);
+  for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, RW, 3);
 }
 
-// Everything one task of update_rows reads and writes.
+// One table's pointers as a task of update_rows uses them (unused state: null).
+template <typename T>
+struct TablePtrs {
+  T *P = nullptr, *S1 = nullptr, *S2 = nullptr, *V = nullptr, *STEP = nullptr;
+  const T* G = nullptr;
+};
+
+template <typename T, int64_t OPT, bool MOMENTUM>
+TablePtrs<T> table_ptrs(const SparseRowTable& t) {
+  TablePtrs<T> k;
+  k.P = t.param.data_ptr<T>();
+  k.G = t.grads.data_ptr<T>();
+  k.S1 = kOptimizers[OPT].uses_s1 ? t.state1.data_ptr<T>() : nullptr;
+  k.S2 = kOptimizers[OPT].uses_s2 ? t.state2.data_ptr<T>() : nullptr;
+  k.V = MOMENTUM ? t.velocity.data_ptr<T>() : nullptr;
+  k.STEP = kOptimizers[OPT].uses_steps ? t.step_count.data_ptr<T>() : nullptr;
+  return k;
+}
+
+// Everything one task of update_rows reads and writes: the d-wide table, and with
+// BIAS its one-wide bias table, whose gradient of position p >= lead is bias.G[p - lead]
+// (positions below lead are not the bias's).
 template <typename T>
 struct RowTask {
-  T *P, *S1, *S2, *V, *STEP;
-  const T* G;
+  TablePtrs<T> rows, bias;
   const int64_t *sorted_ids, *sorted_pos, *run_starts;
-  int64_t d;
+  int64_t d, lead;
   Hyper<T> h;
 };
 
-// Runs [begin, end): sum each run's gradient rows, then update its row. Force-inlined
-// into a baseline and an AVX2 copy (below), chosen at run time.
-template <typename T, int64_t OPT, bool MOMENTUM>
-G4R_ROW_INLINE void process_runs(const RowTask<T>& k, int64_t begin, int64_t end, T* g, T* u,
-                                 T* t) {
+template <typename T>
+inline void prefetch_table_row(const TablePtrs<T>& k, int64_t id, int64_t d) {
+  const int64_t off = id * d;
+  prefetch_row(k.P + off, d);
+  if (k.S1) prefetch_row(k.S1 + off, d);
+  if (k.S2) prefetch_row(k.S2 + off, d);
+  if (k.V) prefetch_row(k.V + off, d);
+}
+
+// Runs [begin, end): sum each run's gradient rows, then update its row (and, with
+// BIAS, its bias from the run's positions >= lead). Force-inlined into a baseline and
+// an AVX2 copy (below), chosen at run time. scratch: 3 d + 3 elements.
+template <typename T, int64_t OPT, bool MOMENTUM, bool BIAS>
+G4R_ROW_INLINE void process_runs(const RowTask<T>& k, int64_t begin, int64_t end, T* scratch) {
   const int64_t d = k.d;
+  T *g = scratch, *u = scratch + d, *t = scratch + 2 * d;
+  T *bg = scratch + 3 * d, *bu = bg + 1, *bt = bg + 2;
   for (int64_t r = begin; r < end; ++r) {
     // The rows are scattered over tables far larger than the caches and each one is
     // a chain of dependent misses otherwise: ask for a later run's rows now.
     if (r + kPrefetchRuns < end) {
-      const int64_t ahead = k.sorted_ids[k.run_starts[r + kPrefetchRuns]] * d;
-      prefetch_row(k.P + ahead, d);
-      if (k.S1) prefetch_row(k.S1 + ahead, d);
-      if (k.S2) prefetch_row(k.S2 + ahead, d);
-      if (k.V) prefetch_row(k.V + ahead, d);
+      const int64_t ahead = k.sorted_ids[k.run_starts[r + kPrefetchRuns]];
+      prefetch_table_row(k.rows, ahead, d);
+      if constexpr (BIAS) prefetch_table_row(k.bias, ahead, 1);
+      // and its first gradient row: the gradient rows are read in sorted order, which
+      // is no order in memory.
+      prefetch_row<T, 0>(k.rows.G + k.sorted_pos[k.run_starts[r + kPrefetchRuns]] * d, d);
     }
     const int64_t first = k.run_starts[r], last = k.run_starts[r + 1];
     const int64_t id = k.sorted_ids[first];
     // Sum this id's gradient rows in ascending original position: a fixed order, so
-    // the sum (and the whole op) is bit-identical whatever the thread split.
-    const T* g0 = k.G + k.sorted_pos[first] * d;
-    for (int64_t c = 0; c < d; ++c) g[c] = g0[c];
-    for (int64_t j = first + 1; j < last; ++j) {
-      const T* gj = k.G + k.sorted_pos[j] * d;
-      for (int64_t c = 0; c < d; ++c) g[c] += gj[c];
+    // the sum (and the whole op) is bit-identical whatever the thread split. A row
+    // used once is read where it is (the sum of one row is that row).
+    const T* gsum = k.rows.G + k.sorted_pos[first] * d;
+    if (last - first > 1) {
+      for (int64_t c = 0; c < d; ++c) g[c] = gsum[c];
+      for (int64_t j = first + 1; j < last; ++j) {
+        const T* gj = k.rows.G + k.sorted_pos[j] * d;
+        for (int64_t c = 0; c < d; ++c) g[c] += gj[c];
+      }
+      gsum = g;
     }
     const int64_t off = id * d;
-    update_row<T, OPT, MOMENTUM>(k.P + off, k.S1 ? k.S1 + off : nullptr,
-                                 k.S2 ? k.S2 + off : nullptr, k.V ? k.V + off : nullptr,
-                                 k.STEP ? k.STEP + id : nullptr, g, u, t, d, k.h);
+    const TablePtrs<T>& w = k.rows;
+    update_row<T, OPT, MOMENTUM>(w.P + off, w.S1 ? w.S1 + off : nullptr,
+                                 w.S2 ? w.S2 + off : nullptr, w.V ? w.V + off : nullptr,
+                                 w.STEP ? w.STEP + id : nullptr, gsum, u, t, d, k.h);
+    if constexpr (BIAS) {
+      // The bias's own positions of this run, in the same ascending order; a row
+      // that only lead positions touch has no bias gradient and no bias update.
+      bool any = false;
+      for (int64_t j = first; j < last; ++j) {
+        const int64_t pos = k.sorted_pos[j];
+        if (pos < k.lead) continue;
+        const T gj = k.bias.G[pos - k.lead];
+        *bg = any ? *bg + gj : gj;
+        any = true;
+      }
+      if (any) {
+        const TablePtrs<T>& b = k.bias;
+        update_row<T, OPT, MOMENTUM>(b.P + id, b.S1 ? b.S1 + id : nullptr,
+                                     b.S2 ? b.S2 + id : nullptr, b.V ? b.V + id : nullptr,
+                                     b.STEP ? b.STEP + id : nullptr, bg, bu, bt, 1, k.h);
+      }
+    }
   }
 }
 
-template <typename T, int64_t OPT, bool MOMENTUM>
-void process_runs_base(const RowTask<T>& k, int64_t begin, int64_t end, T* g, T* u, T* t) {
-  process_runs<T, OPT, MOMENTUM>(k, begin, end, g, u, t);
+template <typename T, int64_t OPT, bool MOMENTUM, bool BIAS>
+void process_runs_base(const RowTask<T>& k, int64_t begin, int64_t end, T* scratch) {
+  process_runs<T, OPT, MOMENTUM, BIAS>(k, begin, end, scratch);
 }
 
 #ifdef GRU4REC_X86
 // AVX2 without FMA: twice the lanes, and no contraction, so every result stays
 // bit-identical to the baseline copy (IEEE ops round the same at any width).
-template <typename T, int64_t OPT, bool MOMENTUM>
+template <typename T, int64_t OPT, bool MOMENTUM, bool BIAS>
 __attribute__((target("avx2"))) void process_runs_avx2(const RowTask<T>& k, int64_t begin,
-                                                       int64_t end, T* g, T* u, T* t) {
-  process_runs<T, OPT, MOMENTUM>(k, begin, end, g, u, t);
+                                                       int64_t end, T* scratch) {
+  process_runs<T, OPT, MOMENTUM, BIAS>(k, begin, end, scratch);
 }
 // GRU4REC_FAST_CPU_BASELINE=1 forces the baseline copy (to compare, or to rule it out).
 const bool kHasAvx2 = __builtin_cpu_supports("avx2") && !std::getenv("GRU4REC_FAST_CPU_BASELINE");
 #endif
 
-template <typename T, int64_t OPT, bool MOMENTUM>
-void update_rows(at::Tensor& param, const at::Tensor& grads, at::Tensor& state1, at::Tensor& state2,
-                 at::Tensor& velocity, at::Tensor& step_count, const std::vector<int64_t>& sorted_ids,
-                 const std::vector<int64_t>& sorted_pos, const std::vector<int64_t>& run_starts,
-                 const Hyper<T>& h) {
-  const int64_t d = param.size(1);
+// rows (and with BIAS, bias) updated at the sorted ids' runs; lead as in RowTask.
+template <typename T, int64_t OPT, bool MOMENTUM, bool BIAS>
+void update_rows(const SparseRowTable& rows, const SparseRowTable* bias, int64_t lead,
+                 const std::vector<int64_t>& sorted_ids, const std::vector<int64_t>& sorted_pos,
+                 const std::vector<int64_t>& run_starts, const Hyper<T>& h) {
+  const int64_t d = rows.param.size(1);
   RowTask<T> k;
-  k.P = param.data_ptr<T>();
-  k.G = grads.data_ptr<T>();
-  k.S1 = kOptimizers[OPT].uses_s1 ? state1.data_ptr<T>() : nullptr;
-  k.S2 = kOptimizers[OPT].uses_s2 ? state2.data_ptr<T>() : nullptr;
-  k.V = MOMENTUM ? velocity.data_ptr<T>() : nullptr;
-  k.STEP = kOptimizers[OPT].uses_steps ? step_count.data_ptr<T>() : nullptr;
+  k.rows = table_ptrs<T, OPT, MOMENTUM>(rows);
+  if constexpr (BIAS) k.bias = table_ptrs<T, OPT, MOMENTUM>(*bias);
   k.sorted_ids = sorted_ids.data();
   k.sorted_pos = sorted_pos.data();
   k.run_starts = run_starts.data();
   k.d = d;
+  k.lead = lead;
   k.h = h;
   const int64_t runs = static_cast<int64_t>(run_starts.size()) - 1;
   // ~16k elements' worth of work per task, counting a run's fixed cost (sort lookups,
-  // prefetch, calls) as ~32 elements: the biases (d = 1, ~2k runs) still split over
-  // the threads instead of running as one serial task.
+  // prefetch, calls, the bias) as ~32 elements: the biases (d = 1, ~2k runs) still
+  // split over the threads instead of running as one serial task.
   const int64_t grain = std::max<int64_t>(1, 16384 / (d + 32));
   at::parallel_for(0, runs, grain, [&](int64_t begin, int64_t end) {
-    std::vector<T> scratch(3 * d);
-    T* g = scratch.data();
+    std::vector<T> scratch(3 * d + 3);
 #ifdef GRU4REC_X86
     if (kHasAvx2) {
-      process_runs_avx2<T, OPT, MOMENTUM>(k, begin, end, g, g + d, g + 2 * d);
+      process_runs_avx2<T, OPT, MOMENTUM, BIAS>(k, begin, end, scratch.data());
       return;
     }
 #endif
-    process_runs_base<T, OPT, MOMENTUM>(k, begin, end, g, g + d, g + 2 * d);
+    process_runs_base<T, OPT, MOMENTUM, BIAS>(k, begin, end, scratch.data());
+  });
+}
+
+template <bool BIAS>
+void update_sorted(const SparseRowTable& rows, const SparseRowTable* bias, int64_t lead,
+                   const std::vector<int64_t>& sorted_ids, const std::vector<int64_t>& sorted_pos,
+                   int64_t optimizer, double lr, double momentum, double lmbd, double eps,
+                   double p1, double p2) {
+  const std::vector<int64_t> run_starts = run_starts_of(sorted_ids);
+  AT_DISPATCH_FLOATING_TYPES(rows.param.scalar_type(), "sparse_row_update_cpu_", [&] {
+    const Hyper<scalar_t> h{static_cast<scalar_t>(lr), static_cast<scalar_t>(momentum),
+                            static_cast<scalar_t>(lmbd), static_cast<scalar_t>(eps),
+                            static_cast<scalar_t>(p1), static_cast<scalar_t>(p2)};
+    G4R_DISPATCH_OPTIMIZER(optimizer, momentum > 0.0, "sparse_row_update_", [&] {
+      update_rows<scalar_t, kOpt, kMomentum, BIAS>(rows, bias, lead, sorted_ids, sorted_pos,
+                                                   run_starts, h);
+    });
   });
 }
 
@@ -323,21 +413,30 @@ void sparse_row_update_cpu_(at::Tensor& param, const at::Tensor& ids, const at::
   const int64_t M = ids.size(0), n = param.size(0);
   if (M == 0) return;
   std::vector<int64_t> sorted_ids, sorted_pos;
-  sort_ids(ids.data_ptr<int64_t>(), M, n, sorted_ids, sorted_pos);
-  std::vector<int64_t> run_starts;
-  run_starts.reserve(M + 1);
-  for (int64_t i = 0; i < M; ++i)
-    if (i == 0 || sorted_ids[i] != sorted_ids[i - 1]) run_starts.push_back(i);
-  run_starts.push_back(M);
-  AT_DISPATCH_FLOATING_TYPES(param.scalar_type(), "sparse_row_update_cpu_", [&] {
-    const Hyper<scalar_t> h{static_cast<scalar_t>(lr), static_cast<scalar_t>(momentum),
-                            static_cast<scalar_t>(lmbd), static_cast<scalar_t>(eps),
-                            static_cast<scalar_t>(p1), static_cast<scalar_t>(p2)};
-    G4R_DISPATCH_OPTIMIZER(optimizer, momentum > 0.0, "sparse_row_update_", [&] {
-      update_rows<scalar_t, kOpt, kMomentum>(param, grads, state1, state2, velocity, step_count,
-                                             sorted_ids, sorted_pos, run_starts, h);
-    });
-  });
+  sort_ids(ids.data_ptr<int64_t>(), M, nullptr, 0, n, sorted_ids, sorted_pos);
+  const SparseRowTable rows{param, grads, state1, state2, velocity, step_count};
+  update_sorted<false>(rows, nullptr, 0, sorted_ids, sorted_pos, optimizer, lr, momentum, lmbd,
+                       eps, p1, p2);
+}
+
+void sparse_row_update_with_bias_cpu_(SparseRowTable& rows, SparseRowTable& bias, const at::Tensor& lead_ids, const at::Tensor& ids, int64_t optimizer, double lr, double momentum, double lmbd, double eps, double p1, double p2) {
+  const int64_t lead = lead_ids.defined() ? lead_ids.numel() : 0;
+  const int64_t M = ids.numel();
+  TORCH_CHECK(rows.param.dim() == 2 && bias.param.dim() == 2 && bias.param.size(1) == 1 &&
+                  bias.param.size(0) == rows.param.size(0),
+              "sparse_row_update_with_bias_cpu_: needs an n x d table and its n x 1 bias");
+  TORCH_CHECK(rows.grads.is_contiguous() && rows.grads.numel() == (lead + M) * rows.param.size(1) &&
+                  bias.grads.is_contiguous() && bias.grads.numel() == M,
+              "sparse_row_update_with_bias_cpu_: needs contiguous gradients, ",
+              lead + M, " rows for the table and ", M, " for the bias");
+  if (lead + M == 0) return;
+  const at::Tensor lead_c = lead > 0 ? lead_ids.contiguous() : at::Tensor();
+  const at::Tensor ids_c = ids.contiguous();
+  std::vector<int64_t> sorted_ids, sorted_pos;
+  sort_ids(lead > 0 ? lead_c.data_ptr<int64_t>() : nullptr, lead, ids_c.data_ptr<int64_t>(), M,
+           rows.param.size(0), sorted_ids, sorted_pos);
+  update_sorted<true>(rows, &bias, lead, sorted_ids, sorted_pos, optimizer, lr, momentum, lmbd,
+                      eps, p1, p2);
 }
 
 }  // namespace gru4rec

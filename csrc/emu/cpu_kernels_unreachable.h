@@ -28,9 +28,11 @@ std::vector<at::Tensor> gru_step_backward_cpu(const at::Tensor&, const std::vect
 std::vector<at::Tensor> gru_step_backward_no_dh_cpu(const at::Tensor&, const std::vector<at::Tensor>&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gru_step_backward_no_dh"); }
 at::Tensor gather_rows_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("gather_rows"); }
 std::tuple<at::Tensor, at::Tensor> sampled_scores_gather_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_gather"); }
+at::Tensor sampled_scores_from_rows_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_from_rows"); }
 at::Tensor sampled_scores_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_forward"); }
 std::tuple<at::Tensor, at::Tensor, at::Tensor> sampled_scores_backward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("sampled_scores_backward"); }
 void sparse_row_update_cpu_(at::Tensor&, const at::Tensor&, const at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, at::Tensor&, int64_t, double, double, double, double, double, double, bool) { G4R_EMU_NO_CPU("sparse_row_update_"); }
+void sparse_row_update_with_bias_cpu_(SparseRowTable&, SparseRowTable&, const at::Tensor&, const at::Tensor&, int64_t, double, double, double, double, double, double) { G4R_EMU_NO_CPU("sparse_row_update_with_bias"); }
 std::tuple<at::Tensor, at::Tensor> topk_scores_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, int64_t, double, double, int64_t) { G4R_EMU_NO_CPU("topk_scores"); }
 
 }  // namespace gru4rec

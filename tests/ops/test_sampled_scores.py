@@ -73,6 +73,18 @@ def test_gather_is_exact(device, n, d, N, dtype, strided):
     assert torch.equal(db_rows, torch.full((N,), float(d), dtype=dtype, device=device))
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("B,N", [(1, 1), (3, 31), (32, 2080), (33, 65), (65, 33), (40, 1)])
+def test_cpu_forward_is_the_transposed_product_to_the_bit(dtype, B, N):
+    """The CPU forward computes the N x B product b[Y] + W[Y] H^T and copies it to B x N
+    with its own tiled transpose (csrc/cpu/sampled_scores_cpu.cpp): a pure copy, so the
+    result must equal ATen's transpose of the same product bit for bit, tile edges
+    included (B, N not multiples of the 32-wide tiles)."""
+    H, W, b, Y = make(B, N, 9, 70, dtype, "cpu", seed=B * 1000 + N)
+    want = torch.addmm(b[Y].unsqueeze(1).expand(N, B), W[Y], H.t()).t().contiguous()
+    assert torch.equal(sampled_scores(H, W, b, Y), want)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_gradcheck_float64(device):
     H, W, b, Y = make(3, 9, 5, 7, torch.float64, device)

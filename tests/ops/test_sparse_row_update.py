@@ -294,3 +294,132 @@ def test_l2_outside_the_accumulator_hand_computed(device, opt, momentum):
     dense_update_(param, torch.tensor(g0, dtype=torch.float64), st, opt, lr, momentum=momentum,
                   lmbd=lmbd, eps=eps, adapt_params=(p1, p2))
     assert param.tolist() == pytest.approx([w[0] for w in want], rel=1e-12, abs=1e-14)
+
+
+# ---- sparse_row_update_with_bias_cpu_ --------------------------------------------------
+# The training loop's one-pass update of the output table and its bias (CPU only,
+# csrc/cpu/sparse_row_update_cpu.cpp), through its test binding: held to the reference
+# applied to the table at cat(lead_ids, ids) and to the bias at ids, and to the public CPU
+# op called twice, to the bit (the loop's claim: one sort instead of two changes no
+# result). Duplicates, lead rows inside and outside ids, empty and one-row inputs.
+WB_LR, WB_EPS = 0.05, 1e-6
+
+
+def fused_(W, gW, sw, b, gb, sb, lead, ids, lmbd):
+    """The helper through its test binding (b is (n,), viewed n x 1 as the loop does)."""
+    n = b.shape[0]
+    p1, p2 = resolve_adapt_params(sw.optimizer, None)
+    _ext.ext()._sparse_row_update_with_bias_cpu_(
+        W, gW, list(sw.tensors()), b.view(n, 1), gb, list(sb.as_2d(n)), lead, ids,
+        sw.optimizer, WB_LR, sw.momentum, lmbd, WB_EPS, p1, p2)
+
+
+def two_calls_(update, W, gW, sw, b, gb, sb, lead, ids, lmbd):
+    """`update` (the public op or the reference) on the table, then on the bias."""
+    all_ids = ids if lead is None else torch.cat([lead, ids])
+    # (the reference cannot reshape an empty gradient; with no ids there is nothing to do)
+    if all_ids.numel():
+        update(W, all_ids, gW, sw, WB_LR, momentum=sw.momentum, lmbd=lmbd, eps=WB_EPS)
+    if ids.numel():
+        update(b, ids, gb, sb, WB_LR, momentum=sb.momentum, lmbd=lmbd, eps=WB_EPS)
+
+
+def run_with_bias(dtype, opt, momentum, lmbd, n, d, M, n_lead, dups, steps=3, seed=0):
+    """Three copies of (W, b) stepped by the helper, the op twice and the reference twice."""
+    gen = torch.Generator().manual_seed(seed)
+    W0 = torch.randn(n, d, generator=gen, dtype=dtype)
+    b0 = torch.randn(n, generator=gen, dtype=dtype)
+    copies = [(W0.clone(), b0.clone()) for _ in range(3)]
+    states = [(SparseRowState(W, opt, momentum), SparseRowState(b, opt, momentum)) for W, b in copies]
+    for _ in range(steps):
+        ids = make_ids(n, M, dups, gen)
+        lead = torch.randint(n, (n_lead,), generator=gen) if n_lead else None
+        gW = torch.randn(n_lead + M, d, generator=gen, dtype=dtype)
+        gb = torch.randn(M, generator=gen, dtype=dtype)
+        (Wf, bf), (Wo, bo), (Wr, br) = copies
+        (swf, sbf), (swo, sbo), (swr, sbr) = states
+        fused_(Wf, gW, swf, bf, gb, sbf, lead, ids, lmbd)
+        two_calls_(sparse_row_update_, Wo, gW, swo, bo, gb, sbo, lead, ids, lmbd)
+        two_calls_(reference.sparse_row_update_, Wr, gW, swr, br, gb, sbr, lead, ids, lmbd)
+    return W0, b0, copies, states
+
+
+def assert_bit_identical_pairs(copies, states):
+    (Wf, bf), (Wo, bo), _ = copies
+    assert torch.equal(Wf, Wo) and torch.equal(bf, bo)
+    for tf, to in zip(states[0][0].tensors() + states[0][1].tensors(),
+                      states[1][0].tensors() + states[1][1].tensors()):
+        assert torch.equal(tf, to)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("opt", OPTIMIZERS)
+@pytest.mark.parametrize("momentum,lmbd", [(0.0, 0.0), (0.4, 0.01)])
+@pytest.mark.parametrize("n_lead", [0, 7])
+def test_matches_reference_and_the_op_called_twice(dtype, opt, momentum, lmbd, n_lead):
+    W0, b0, copies, states = run_with_bias(dtype, opt, momentum, lmbd, n=300, d=13, M=120,
+                                 n_lead=n_lead, dups="10pct")
+    (Wf, bf), _, (Wr, br) = copies
+    assert not torch.equal(Wf, W0) and not torch.equal(bf, b0)
+    torch.testing.assert_close(Wf, Wr, **TOL[dtype])
+    torch.testing.assert_close(bf, br, **TOL[dtype])
+    for tf, tr in zip(states[0][0].tensors() + states[0][1].tensors(),
+                      states[2][0].tensors() + states[2][1].tensors()):
+        torch.testing.assert_close(tf, tr, **TOL[dtype])
+    assert_bit_identical_pairs(copies, states)
+
+
+@pytest.mark.parametrize("dups", ["none", "10pct", "all"])
+@pytest.mark.parametrize("M,n_lead", [(0, 0), (0, 5), (1, 0), (1, 1), (64, 0), (64, 64)])
+def test_edge_sizes_and_duplicates(dups, M, n_lead):
+    W0, b0, copies, states = run_with_bias(torch.float64, "adam", 0.3, 0.01, n=80, d=5, M=M,
+                                 n_lead=n_lead, dups=dups)
+    (Wf, bf), _, (Wr, br) = copies
+    torch.testing.assert_close(Wf, Wr, **TOL[torch.float64])
+    torch.testing.assert_close(bf, br, **TOL[torch.float64])
+    assert_bit_identical_pairs(copies, states)
+    if M == 0:  # only lead rows (or nothing): the bias and its state stay as they were
+        assert torch.equal(bf, b0)
+        assert all(t.count_nonzero() == 0 for t in states[0][1].tensors())
+
+
+def test_a_row_only_the_lead_touches_keeps_its_bias():
+    # Row 3 is only in lead, row 5 in both: 3's bias (and Adam step count) must not move
+    # even with momentum and L2, which would move it on a zero gradient.
+    W = torch.randn(10, 4, dtype=torch.float64)
+    b = torch.randn(10, dtype=torch.float64)
+    b0 = b.clone()
+    sw, sb = SparseRowState(W, "adam", 0.5), SparseRowState(b, "adam", 0.5)
+    lead, ids = torch.tensor([3, 5]), torch.tensor([5, 8, 5])
+    fused_(W, torch.ones(5, 4, dtype=torch.float64), sw, b, torch.ones(3, dtype=torch.float64),
+           sb, lead, ids, lmbd=0.1)
+    assert sb.step_count.tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 1, 0]
+    assert sw.step_count.tolist() == [0, 0, 0, 1, 0, 1, 0, 0, 1, 0]
+    changed = (b != b0).nonzero().flatten().tolist()
+    assert changed == [5, 8]
+
+
+def test_gradient_order_within_a_run_is_original_position():
+    # Values whose float32 sum depends on the order: the helper must sum a row's
+    # gradients in original-position order (lead first), as the op called twice does.
+    W = torch.zeros(4, 1)
+    b = torch.zeros(4)
+    sw, sb = SparseRowState(W, "sgd"), SparseRowState(b, "sgd")
+    lead, ids = torch.tensor([2]), torch.tensor([2, 2])
+    gW = torch.tensor([[1e8], [1.0], [-1e8]])
+    fused_(W, gW, sw, b, torch.tensor([1.0, 1e8]), sb, lead, ids, lmbd=0.0)
+    in_order = (gW[0] + gW[1]) + gW[2]   # 1e8 + 1 rounds to 1e8 in float32: 0
+    other = (gW[0] + gW[2]) + gW[1]      # 1
+    assert in_order.item() == 0.0 and other.item() == 1.0
+    assert W[2].item() == 0.0
+    assert b[2].item() == pytest.approx(-WB_LR * 1e8)
+
+
+def test_bad_shapes_raise():
+    W, b = torch.zeros(6, 3), torch.zeros(6)
+    sw, sb = SparseRowState(W, "sgd"), SparseRowState(b, "sgd")
+    with pytest.raises(RuntimeError, match="rows for the table"):
+        fused_(W, torch.zeros(2, 3), sw, b, torch.zeros(3), sb, None, torch.tensor([0, 1, 2]), 0.0)
+    with pytest.raises(RuntimeError, match="n x 1 bias"):
+        fused_(W, torch.zeros(3, 3), sw, torch.zeros(5), torch.zeros(3), SparseRowState(torch.zeros(5), "sgd"),
+               None, torch.tensor([0, 1, 2]), 0.0)
