@@ -7,7 +7,10 @@ per phase the wall time per step and the part of it spent in ATen's GEMM calls
     python benches/profile_step.py [--setup "rsc15 xe+logq"] [--threads N] [--steps 400]
 
 The profiler adds a few microseconds per recorded op (~70 per step), so the per-step
-times are above the unprofiled ones; the shares are what this is for.
+times are above the unprofiled ones; the shares are what this is for. The negative
+samples are drawn outside the step, in blocks of ``fit``'s ``sample_store_size`` ids
+(uniforms, then ``cdf_search``); the last row gives that draw per step, amortised over
+the block's steps as in ``fit``.
 """
 import argparse
 import collections
@@ -19,6 +22,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benches"))
 
 GEMM_OPS = ("aten::mm", "aten::addmm", "aten::addmm_", "aten::mm.out")
+DRAW_OPS = ("aten::uniform_", "gru4rec_fast::cdf_search")   # a sample block's draw
+STORE_SIZE = 10_000_000                                      # fit's sample_store_size
 
 
 def main(argv=None):
@@ -50,7 +55,11 @@ def main(argv=None):
         model.fit(df, max_steps=args.steps, verbose=False)
     phase_us = collections.Counter()
     gemm_us = collections.Counter()
+    draw_us, n_blocks = 0.0, 0
     for ev in prof.events():
+        if ev.name in DRAW_OPS and not _under_phase(ev):
+            draw_us += ev.cpu_time_total
+            n_blocks += ev.name == "gru4rec_fast::cdf_search"
         if ev.name.startswith("g4r::"):
             phase_us[ev.name] += ev.cpu_time_total
         elif ev.name in GEMM_OPS:
@@ -73,9 +82,21 @@ def main(argv=None):
                      f"{(us - gemm_us[name]) / steps:.0f}"])
     g = sum(gemm_us.values())
     rows.append(["all phases", f"{total / steps:.0f}", "100%", f"{g / steps:.0f}", f"{(total - g) / steps:.0f}"])
+    if n_blocks:
+        per_step = draw_us / n_blocks / (STORE_SIZE // params["n_sample"])
+        rows.append(["sample block draw (amortised)", f"{per_step:.0f}", "", "0", f"{per_step:.0f}"])
     print(f"{args.setup}, {machine_name('cpu')}, {steps} profiled steps")
     print(f"GEMM floor (same process, unprofiled tight loop): {floor_us:.0f} us/step\n")
     print(format_table(rows, ["phase", "us/step", "share", "GEMM us/step (profiled)", "other us/step"]))
+
+
+def _under_phase(ev):
+    parent = ev.cpu_parent
+    while parent is not None:
+        if parent.name.startswith("g4r::"):
+            return True
+        parent = parent.cpu_parent
+    return False
 
 
 if __name__ == "__main__":
