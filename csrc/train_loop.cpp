@@ -11,6 +11,7 @@
 #include "common/checks.h"
 #include "common/code_tables.h"
 #include "common/sampled_scores_products.h"
+#include "cpu/dense_update_cpu.h"
 #include "cpu/fused_loss_cpu.h"
 #include "cpu/gather_rows_cpu.h"
 #include "cpu/gru_step_cpu.h"
@@ -213,6 +214,12 @@ void TrainLoop::update(const std::string& name, const at::Tensor& ids, const at:
   // Dense gradients take the parameter's 2-D shape, row gradients of By become M x 1.
   const at::Tensor g = (dense ? grads.reshape(p.sizes()) : as_2d(grads, false)).contiguous();
   RowState& s = st_.at(name);
+  if (dense && !runs_cuda_kernels(p)) {
+    // Every row has a gradient: the dense step (one pass, no sort), same bits.
+    SparseRowTable t{p, g, s.s1, s.s2, s.velocity, s.steps};
+    dense_update_cpu_(t, c_.optimizer, c_.lr, c_.momentum, c_.lmbd, c_.eps, c_.p1, c_.p2);
+    return;
+  }
 #ifdef WITH_CUDA
   if (runs_cuda_kernels(p)) {
     sparse_row_update_cuda_(p, id, g, s.s1, s.s2, s.velocity, s.steps, c_.optimizer, c_.lr,
