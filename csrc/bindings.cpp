@@ -5,6 +5,7 @@
 #include "bind_train_loop.h"
 #include "common/code_tables.h"
 #include "cpu/dense_update_cpu.h"
+#include "cpu/dropout_mask_cpu.h"
 #include "cpu/sparse_row_update_cpu.h"
 
 namespace g = gru4rec;
@@ -92,5 +93,15 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
                       "_dense_update_cpu_: param and grads must be CPU tensors of one dtype and shape");
           g::SparseRowTable t{param, grads.contiguous(), state[0], state[1], state[2], state[3]};
           g::dense_update_cpu_(t, optimizer, lr, momentum, lmbd, eps, p1, p2);
+        });
+
+  // For tests only (tests/ops/test_dropout_mask.py): the training loop's CPU dropout
+  // mask, a fresh rows x cols tensor of `dtype` drawn from `generator`.
+  m.def("_dropout_keep_mask_cpu",
+        [](int64_t rows, int64_t cols, at::ScalarType dtype, at::Generator generator, double keep) {
+          TORCH_CHECK(rows >= 0 && cols >= 0, "_dropout_keep_mask_cpu: negative size");
+          at::Tensor m = at::empty({rows, cols}, at::TensorOptions().dtype(dtype));
+          g::dropout_keep_mask_cpu_(m, generator, keep);
+          return m;
         });
 }
