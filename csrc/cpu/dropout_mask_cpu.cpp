@@ -10,8 +10,10 @@
 #include <ATen/OpMathType.h>
 #include <ATen/core/DistributionsHelper.h>
 
+#include <algorithm>
 #include <mutex>
 #include <type_traits>
+#include <vector>
 
 namespace gru4rec {
 
@@ -66,21 +68,32 @@ void dropout_keep_mask_cpu_(at::Tensor& out, const at::Generator& gen, double ke
     e.pod = e.engine.data();
     int left = e.pod.left_;
     uint32_t next = e.pod.next_;
-    auto word = [&]() -> uint32_t {
-      if (--left == 0) return refill(e, left, next);
-      return temper(e.pod.state_[next++]);
-    };
+    // 1. The engine's words for all draws (random64: two words, first high): between
+    // two refills a plain run over the state, whose tempering the compiler vectorises.
+    constexpr int64_t kWords = std::is_same_v<opmath_t, double> ? 2 : 1;
+    const int64_t total = n * kWords;
+    std::vector<uint32_t> words(static_cast<size_t>(total));
+    for (int64_t j = 0; j < total;) {
+      // The engine's next left - 1 words come without a refill (left reaches 1).
+      const int64_t run = std::min<int64_t>(left - 1, total - j);
+      const uint32_t* st = e.pod.state_.data() + next;
+      uint32_t* w = words.data() + j;
+      for (int64_t t = 0; t < run; ++t) w[t] = temper(st[t]);
+      j += run;
+      next += static_cast<uint32_t>(run);
+      left -= static_cast<int>(run);
+      if (j < total) words[j++] = refill(e, left, next);
+    }
+    // 2. uniform_real_distribution<opmath_t>(0, 1) of each draw, cast, keep threshold.
     const scalar_t pick[2] = {dropped, kept};
+    const uint32_t* w = words.data();
     for (int64_t i = 0; i < n; ++i) {
-      // uniform_real_distribution<opmath_t>(0, 1) of random() (float) or random64()
-      // (double: first word high, second low, as CPUGeneratorImpl::random64)
       opmath_t x;
-      if constexpr (std::is_same_v<opmath_t, double>) {
-        const uint64_t hi = word();
-        const uint64_t v = (hi << 32) | word();
+      if constexpr (kWords == 2) {
+        const uint64_t v = (static_cast<uint64_t>(w[2 * i]) << 32) | w[2 * i + 1];
         x = at::transformation::uniform_real<opmath_t>(v, opmath_t(0), opmath_t(1));
       } else {
-        x = at::transformation::uniform_real<opmath_t>(word(), opmath_t(0), opmath_t(1));
+        x = at::transformation::uniform_real<opmath_t>(w[i], opmath_t(0), opmath_t(1));
       }
       scalar_t u = static_cast<scalar_t>(x);
       u = u == one ? zero : u;
