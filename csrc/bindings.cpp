@@ -4,6 +4,8 @@
 
 #include "bind_train_loop.h"
 #include "common/code_tables.h"
+#include "cpu/dense_update_cpu.h"
+#include "cpu/dropout_mask_cpu.h"
 #include "cpu/sparse_row_update_cpu.h"
 
 namespace g = gru4rec;
@@ -77,5 +79,29 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
                               bias_state[3]};
           g::sparse_row_update_with_bias_cpu_(rows, b, lead_ids.value_or(at::Tensor()), ids,
                                               optimizer, lr, momentum, lmbd, eps, p1, p2);
+        });
+
+  // For tests and benches only (tests/ops/test_dense_update.py): the training loop's
+  // dense step of a GRU weight. state is (s1, s2, velocity, steps).
+  m.def("_dense_update_cpu_",
+        [](at::Tensor param, at::Tensor grads, std::vector<at::Tensor> state, int64_t optimizer,
+           double lr, double momentum, double lmbd, double eps, double p1, double p2) {
+          TORCH_CHECK(state.size() == 4, "_dense_update_cpu_: state is (s1, s2, velocity, steps)");
+          TORCH_CHECK(param.device().is_cpu() && grads.device().is_cpu() &&
+                          grads.scalar_type() == param.scalar_type() &&
+                          grads.sizes() == param.sizes(),
+                      "_dense_update_cpu_: param and grads must be CPU tensors of one dtype and shape");
+          g::SparseRowTable t{param, grads.contiguous(), state[0], state[1], state[2], state[3]};
+          g::dense_update_cpu_(t, optimizer, lr, momentum, lmbd, eps, p1, p2);
+        });
+
+  // For tests only (tests/ops/test_dropout_mask.py): the training loop's CPU dropout
+  // mask, a fresh rows x cols tensor of `dtype` drawn from `generator`.
+  m.def("_dropout_keep_mask_cpu",
+        [](int64_t rows, int64_t cols, at::ScalarType dtype, at::Generator generator, double keep) {
+          TORCH_CHECK(rows >= 0 && cols >= 0, "_dropout_keep_mask_cpu: negative size");
+          at::Tensor m = at::empty({rows, cols}, at::TensorOptions().dtype(dtype));
+          g::dropout_keep_mask_cpu_(m, generator, keep);
+          return m;
         });
 }

@@ -11,6 +11,8 @@
 #include "common/checks.h"
 #include "common/code_tables.h"
 #include "common/sampled_scores_products.h"
+#include "cpu/dense_update_cpu.h"
+#include "cpu/dropout_mask_cpu.h"
 #include "cpu/fused_loss_cpu.h"
 #include "cpu/gather_rows_cpu.h"
 #include "cpu/gru_step_cpu.h"
@@ -125,20 +127,6 @@ at::Tensor as_2d(const at::Tensor& t, bool one_row) {
   return one_row ? t.view({1, t.size(0)}) : t.view({t.size(0), 1});
 }
 
-// u <- (u < keep) / keep in one pass over u, bit for bit what ATen's three passes
-// (lt, to, div_ by a double scalar) give: ATen casts the scalar to u's dtype for both
-// the comparison and the division. At RetailRocket's shape (80 x 224) the three passes
-// and their two temporaries cost ~50 us per mask, this one a few.
-void keep_mask_from_uniform_(at::Tensor& u, double keep) {
-  AT_DISPATCH_FLOATING_TYPES(u.scalar_type(), "keep_mask_from_uniform_", [&] {
-    const scalar_t k = static_cast<scalar_t>(keep);
-    const scalar_t kept = scalar_t(1) / k, dropped = scalar_t(0) / k;
-    scalar_t* p = u.data_ptr<scalar_t>();
-    const int64_t n = u.numel();
-    for (int64_t i = 0; i < n; ++i) p[i] = p[i] < k ? kept : dropped;
-  });
-}
-
 bool is_dense(const std::string& name) {
   for (const char* table : kItemTableNames)
     if (name == table) return false;
@@ -197,10 +185,15 @@ at::Tensor TrainLoop::mask(int64_t rows, int64_t cols, double p_drop) {
   const double keep = 1.0 - p_drop;
   const at::Tensor& ref = w_.at(kWy);
   // The same draws and arithmetic as the Python step: rand < keep, as dtype, / keep.
-  at::Tensor u = at::rand({rows, cols}, gen_, ref.options());
-  if (runs_cuda_kernels(u)) return u.lt(keep).to(ref.scalar_type()).div_(keep);
-  keep_mask_from_uniform_(u, keep);
-  return u;
+  if (runs_cuda_kernels(ref)) {
+    at::Tensor u = at::rand({rows, cols}, gen_, ref.options());
+    return u.lt(keep).to(ref.scalar_type()).div_(keep);
+  }
+  // On the CPU, at::rand's very draws and the transform in one loop (same bits, and
+  // the generator left where at::rand leaves it).
+  at::Tensor m = at::empty({rows, cols}, ref.options());
+  dropout_keep_mask_cpu_(m, gen_, keep);
+  return m;
 }
 
 void TrainLoop::update(const std::string& name, const at::Tensor& ids, const at::Tensor& grads) {
@@ -213,6 +206,12 @@ void TrainLoop::update(const std::string& name, const at::Tensor& ids, const at:
   // Dense gradients take the parameter's 2-D shape, row gradients of By become M x 1.
   const at::Tensor g = (dense ? grads.reshape(p.sizes()) : as_2d(grads, false)).contiguous();
   RowState& s = st_.at(name);
+  if (dense && !runs_cuda_kernels(p)) {
+    // Every row has a gradient: the dense step (one pass, no sort), same bits.
+    SparseRowTable t{p, g, s.s1, s.s2, s.velocity, s.steps};
+    dense_update_cpu_(t, c_.optimizer, c_.lr, c_.momentum, c_.lmbd, c_.eps, c_.p1, c_.p2);
+    return;
+  }
 #ifdef WITH_CUDA
   if (runs_cuda_kernels(p)) {
     sparse_row_update_cuda_(p, id, g, s.s1, s.s2, s.velocity, s.steps, c_.optimizer, c_.lr,

@@ -3,6 +3,8 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+
 #include "common/cdf_search.h"
 #include "common/random.h"
 
@@ -12,7 +14,9 @@ namespace {
 constexpr int64_t kGrain = 4096;  // draws per parallel task: a search is ~20 cache misses
 
 // Many draws: search with a guide table (same ids, see CdfGuide); few: binary search.
-bool use_guide(int64_t k, int64_t n) { return n > 1 && k >= n / 8; }
+bool use_guide(int64_t k, int64_t n) {
+  return n > 1 && k >= n / 8 && CdfGuide<double>::fits(n);
+}
 }
 
 at::Tensor cdf_sample_cpu(const at::Tensor& cdf, int64_t k, int64_t seed, int64_t offset) {
@@ -25,9 +29,15 @@ at::Tensor cdf_sample_cpu(const at::Tensor& cdf, int64_t k, int64_t seed, int64_
     const scalar_t* c = cdf.data_ptr<scalar_t>();
     if (use_guide(k, n)) {
       const CdfGuide<scalar_t> g(c, n);
+      constexpr int64_t kBlock = CdfGuide<scalar_t>::kBlock;
       at::parallel_for(0, k, kGrain, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i)
-          out[i] = g.find(bits_to_unit_double(philox_bits64(useed, uoff + static_cast<uint64_t>(i))));
+        double u[kBlock];
+        for (int64_t b = begin; b < end; b += kBlock) {
+          const int64_t len = std::min(kBlock, end - b);
+          for (int64_t j = 0; j < len; ++j)
+            u[j] = bits_to_unit_double(philox_bits64(useed, uoff + static_cast<uint64_t>(b + j)));
+          g.find_many(u, len, out + b);
+        }
       });
       return;
     }
@@ -53,7 +63,7 @@ at::Tensor cdf_search_cpu(const at::Tensor& cdf, const at::Tensor& uniforms) {
     if (use_guide(k, n)) {
       const CdfGuide<scalar_t> g(c, n);
       at::parallel_for(0, k, kGrain, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) out[i] = g.find(u[i]);
+        g.find_many(u + begin, end - begin, out + begin);
       });
       return;
     }

@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 
 #include "cpu/cdf_sample_cpu.h"
+#include "cpu/dense_update_cpu.h"
+#include "cpu/dropout_mask_cpu.h"
 #include "cpu/eval_rank_cpu.h"
 #include "cpu/fused_loss_cpu.h"
 #include "cpu/gather_rows_cpu.h"
@@ -21,6 +23,8 @@ namespace gru4rec {
 
 at::Tensor cdf_sample_cpu(const at::Tensor&, int64_t, int64_t, int64_t) { G4R_EMU_NO_CPU("cdf_sample"); }
 at::Tensor cdf_search_cpu(const at::Tensor&, const at::Tensor&) { G4R_EMU_NO_CPU("cdf_search"); }
+void dropout_keep_mask_cpu_(at::Tensor&, const at::Generator&, double) { G4R_EMU_NO_CPU("dropout_keep_mask"); }
+void dense_update_cpu_(SparseRowTable&, int64_t, double, double, double, double, double, double) { G4R_EMU_NO_CPU("dense_update_"); }
 std::tuple<at::Tensor, at::Tensor> eval_rank_counts_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double, double, int64_t, int64_t) { G4R_EMU_NO_CPU("eval_rank_counts"); }
 std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor&, const at::Tensor&, int64_t, int64_t, double, double, double, double, double) { G4R_EMU_NO_CPU("fused_loss_fwd_bwd"); }
 std::vector<at::Tensor> gru_step_forward_cpu(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t, double, double) { G4R_EMU_NO_CPU("gru_step_forward"); }

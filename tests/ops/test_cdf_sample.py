@@ -190,3 +190,41 @@ def test_many_draws_take_the_guide_table_and_give_the_same_ids(dtype):
     big = cdf_sample(cdf, 4000, seed=11, offset=7)
     small = torch.cat([cdf_sample(cdf, 20, seed=11, offset=7 + j) for j in range(0, 4000, 20)])
     assert torch.equal(big, small)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("n", [1, 2, 8, 200])
+def test_guide_search_pipelined_blocks_any_length(dtype, n):
+    # The CPU guide search runs in pipelined blocks of 32 draws (CdfGuide::find_many):
+    # lengths below, at, and around multiples of the block, edge values (NaN, < 0, > 1,
+    # exact CDF entries, flat runs of zero-weight items) at the start, middle and end of
+    # a block, on 1 and 2 threads (task boundaries inside a block).
+    gen = torch.Generator().manual_seed(n)
+    supp = torch.randint(0, 3, (n,), generator=gen).double()
+    supp[-1] = 1.0
+    cdf = build_cdf(supp, 1.0, dtype=dtype)
+    edges = [float("nan"), -0.25, 1.5, 0.0, 1.0]
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            for m in (1, 2, 31, 32, 33, 64, 65, 97, 3 * 4096 + 17):
+                u = torch.rand(m, generator=gen, dtype=dtype)
+                picks = torch.randint(0, n, (m,), generator=gen)
+                u[::3] = cdf[picks[::3]]  # exact hits of entries
+                for j, e in zip((0, m // 2, m - 1, 31, 32), edges):
+                    if j < m:
+                        u[j] = e
+                want = torch.searchsorted(cdf, u).clamp(max=n - 1)
+                got = cdf_search(cdf, u)
+                assert torch.equal(got, want), (threads, m)
+                if n < 200:
+                    continue
+                # cdf_sample: one call (guide, k >= n/8) against the same stream in
+                # calls of one draw (binary search at n = 200)
+                big = cdf_sample(cdf, m if m < 200 else 200, seed=3, offset=5)
+                one = torch.cat([cdf_sample(cdf, 1, seed=3, offset=5 + j)
+                                 for j in range(big.numel())])
+                assert torch.equal(big, one), (threads, m)
+    finally:
+        torch.set_num_threads(before)
