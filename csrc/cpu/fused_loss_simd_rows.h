@@ -19,10 +19,14 @@
 // scalar functions themselves. off is never null here (RowWork::zeros without logQ:
 // x - 0 is x bit for bit) and out never aliases x or off (the kernel allocates it).
 
-// exp_nonpos (loss_math_cpu.h). min(0, x) is `x > 0 ? 0 : x` and max(-87.3, x) the
-// clamp, NaN kept (min / max return their second operand for NaN).
+// exp_nonpos (loss_math_cpu.h) for the rows' arguments, which are never NaN (a row with a
+// NaN or an infinity is discarded before its results are used): equal to exp_nonpos for
+// every non-NaN float, without its NaN select. MAY_BE_POSITIVE: min(0, x), exp_nonpos's
+// `x > 0 ? 0 : x`, which the max-subtracted and -|v| arguments do not need (for x <= 0,
+// -0 included, it is x). max(-87.3, x) is its clamp of tiny x.
+template <bool MAY_BE_POSITIVE>
 G4R_SIMD_FN O::V exp_nonpos_v(O::V x) {
-  x = O::min(O::zero(), x);
+  if constexpr (MAY_BE_POSITIVE) x = O::min(O::zero(), x);
   const O::V lo = O::set1(-87.3f);
   const O::V xc = O::max(lo, x);
   const O::V magic = O::set1(12582912.f);
@@ -38,13 +42,12 @@ G4R_SIMD_FN O::V exp_nonpos_v(O::V x) {
   p = O::fmadd(p, r, O::set1(5.0000001201e-1f));
   O::V e = O::add(O::fmadd(O::mul(p, r), r, r), O::set1(1.f));
   e = O::scale_by_pow2(e, t);
-  e = O::zero_where(O::lt(x, lo), e);
-  return O::select(O::is_nan(x), x, e);
+  return O::zero_where(O::lt(x, lo), e);
 }
 
 // sigmoid_pair_cpu: sigmoid(v) and its derivative from e = exp(-|v|).
 G4R_SIMD_FN void sigmoid_pair_v(O::V v, O::V& sig, O::V& dsig) {
-  const O::V e = exp_nonpos_v(O::neg_abs(v));
+  const O::V e = exp_nonpos_v<false>(O::neg_abs(v));
   const O::V one = O::set1(1.f);
   const O::V inv = O::div(one, O::add(one, e));
   const O::V e_inv = O::mul(e, inv);
@@ -54,7 +57,7 @@ G4R_SIMD_FN void sigmoid_pair_v(O::V v, O::V& sig, O::V& dsig) {
 
 // elu_cpu: z >= 0 ? z : a (exp(z) - 1).
 G4R_SIMD_FN O::V elu_v(O::V z, O::V a) {
-  const O::V neg = O::mul(a, O::sub(exp_nonpos_v(z), O::set1(1.f)));
+  const O::V neg = O::mul(a, O::sub(exp_nonpos_v<true>(z), O::set1(1.f)));
   return O::select(O::ge(z, O::zero()), z, neg);
 }
 
@@ -123,7 +126,7 @@ G4R_SIMD_FN float xe_softmax_row_v(const LossConfig& c, const float* x, const fl
   // 2: p = exp(z - m) into out, then its sum
   const O::V mv = O::set1(m);
   for (int64_t j = 0; j < Nw; j += W)
-    O::store(out + j, exp_nonpos_v(O::sub(O::sub(O::load(x + j), O::load(off + j)), mv)));
+    O::store(out + j, exp_nonpos_v<false>(O::sub(O::sub(O::load(x + j), O::load(off + j)), mv)));
   for (int64_t j = Nw; j < N; ++j) out[j] = exp_nonpos((x[j] - off[j]) - m);
   const float inv_s = 1.f / sum_v(out, N);
   const float d = out[i] * inv_s;  // y_i
@@ -178,7 +181,7 @@ G4R_SIMD_FN float bpr_max_elu_row_v(const LossConfig& c, const float* x, const f
   //    general row's s_i = 0
   y[i] = ninf;
   const O::V mv = O::set1(m);
-  for (int64_t j = 0; j < Nw; j += W) O::store(e + j, exp_nonpos_v(O::sub(O::load(y + j), mv)));
+  for (int64_t j = 0; j < Nw; j += W) O::store(e + j, exp_nonpos_v<false>(O::sub(O::load(y + j), mv)));
   for (int64_t j = Nw; j < N; ++j) e[j] = exp_nonpos(y[j] - m);
   y[i] = d;
   // 3: sigmoid(d - y) and its derivative, with the sum of e from memory
