@@ -14,6 +14,7 @@ from gru4rec_fast.ops.fused_loss import fused_loss_fwd_bwd
 # (label, B, N, loss, final_act, bpreg, with logQ offset)
 SETUPS = [
     ("RetailRocket", 80, 2128, "bpr-max", "elu-0.5", 1.95, False),
+    ("RSC15", 32, 2080, "bpr-max", "elu-0.5", 1.0, False),
     ("Diginetica-like", 32, 2080, "bpr-max", "elu-1", 0.9, False),
     ("RSC15", 32, 2080, "cross-entropy", "softmax", 0.0, True),
     ("Rees46", 240, 2288, "cross-entropy", "softmax", 0.0, True),

@@ -1,5 +1,9 @@
 // CPU kernel of fused_loss: one task per row (at::parallel_for), every row handled in a
-// few tight passes over small per-thread work arrays that stay in L1/L2.
+// few tight passes over small per-thread work arrays that stay in L1/L2. The published
+// setups' pairs (cross-entropy + softmax without smoothing, bpr-max + ELU) take fused
+// rows with explicit AVX2 / AVX-512 code where the CPU has it (csrc/cpu/
+// fused_loss_simd_rows.h: 3-5 passes instead of 10-13, the same results bit for bit);
+// everything below describes the general row, which every other case takes.
 //
 // Scheme per row: z = x - offset, y = act(z), g = dL/dy with the positive d = y_ii
 // treated as its own variable (dL/dd is added to g_ii), then the chain rule through
@@ -16,10 +20,15 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/dispatch.h"
@@ -38,28 +47,34 @@
 #include "common/activations.h"
 #include "common/losses.h"
 #include "cpu/loss_math_cpu.h"
+#include "cpu/simd_ops_cpu.h"
 
 namespace gru4rec {
 namespace {
 
-// Everything a row touches is force-inlined into the two row loops at the end (plain
-// x86-64 and an AVX2+FMA clone chosen at run time), so that the AVX2 clone vectorises
-// 8 floats wide; the build itself targets baseline x86-64 (SSE2).
+// Everything a row touches is force-inlined into the row loops at the end (plain x86-64,
+// an AVX2+FMA copy, and for float the fused rows' AVX2 and AVX-512 copies, chosen at run
+// time), so that the AVX2 copy vectorises 8 floats wide; the build itself targets
+// baseline x86-64 (SSE2).
 #if defined(__GNUC__)
 #define G4R_INLINE inline __attribute__((always_inline))
 #else
 #define G4R_INLINE inline
 #endif
-#if defined(__GNUC__) && defined(__x86_64__)
-#define G4R_AVX2_CLONE 1
-#endif
 
 constexpr int kLanes = 8;
+
+// The lanes of the row sums combined in one fixed order (lane_sum; the fused rows'
+// sums, fused_loss_simd_rows.h, too).
+G4R_INLINE double combine_lanes(const double* acc) {
+  return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
 
 // Row sums over 8 lanes accumulated in double: a plain float running sum over a few
 // thousand terms loses ~log2(N) bits (more than torch's cascade sum does), and the
 // widening costs little next to the exp-heavy element-wise loops. term(j) gives the
-// j-th term as a double; the lanes are combined in one fixed order.
+// j-th term as a double; column j goes to lane j mod 8 for the full blocks of 8, the
+// tail to lane 0.
 template <typename T, typename Term>
 G4R_INLINE T lane_sum(int64_t n, Term term) {
   double acc[kLanes] = {};
@@ -67,7 +82,7 @@ G4R_INLINE T lane_sum(int64_t n, Term term) {
   for (; j + kLanes <= n; j += kLanes)
     for (int l = 0; l < kLanes; ++l) acc[l] += term(j + l);
   for (; j < n; ++j) acc[0] += term(j);
-  return T(((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])));
+  return T(combine_lanes(acc));
 }
 
 #if defined(__GNUC__)
@@ -95,6 +110,14 @@ G4R_INLINE T dot_sq_lanes(const T* a, const T* b, int64_t n) {
   });
 }
 
+// The max of 8 lanes, in one fixed order.
+template <typename T>
+G4R_INLINE T max_of_lanes(const T* acc) {
+  T m = acc[0];
+  for (int l = 1; l < kLanes; ++l) m = acc[l] > m ? acc[l] : m;
+  return m;
+}
+
 // Max ignoring NaN (non-finite rows are flagged separately).
 template <typename T>
 G4R_INLINE T max_lanes(const T* v, int64_t n) {
@@ -104,9 +127,7 @@ G4R_INLINE T max_lanes(const T* v, int64_t n) {
   for (; j + kLanes <= n; j += kLanes)
     for (int l = 0; l < kLanes; ++l) acc[l] = v[j + l] > acc[l] ? v[j + l] : acc[l];
   for (; j < n; ++j) acc[0] = v[j] > acc[0] ? v[j] : acc[0];
-  T m = acc[0];
-  for (int l = 1; l < kLanes; ++l) m = acc[l] > m ? acc[l] : m;
-  return m;
+  return max_of_lanes(acc);
 }
 
 // True when every z is finite (z * 0 is NaN exactly for NaN and +-inf).
@@ -125,16 +146,25 @@ struct LossConfig {
   double a, b, bpreg, w_pos, w_all, scale;
 };
 
-// Work arrays of one row, N entries each.
+// Work arrays of one row, N entries each, allocated once per task and left
+// uninitialised (every pass writes before it reads), but for zeros: all zero, never
+// written, the offsets of a call without logQ for the fused rows, which subtract an
+// offset unconditionally (x - 0 is x, bit for bit).
 template <typename T>
 struct RowWork {
   T *z, *y, *prob, *neg, *u1, *u2, *u3, *u4;
-  explicit RowWork(std::vector<T>& buf, int64_t n) {
-    T* p = buf.data();
+  const T* zeros;
+  explicit RowWork(int64_t n) : buf(new T[kArrays * n]) {
+    T* p = buf.get();
     z = p; y = p + n; prob = p + 2 * n; neg = p + 3 * n;
     u1 = p + 4 * n; u2 = p + 5 * n; u3 = p + 6 * n; u4 = p + 7 * n;
+    std::fill(p + 8 * n, p + 9 * n, T(0));
+    zeros = p + 8 * n;
   }
-  static constexpr int kArrays = 8;
+  static constexpr int kArrays = 9;
+
+ private:
+  std::unique_ptr<T[]> buf;
 };
 
 // y = act(z); for softmax / softmax_logit also prob = softmax(z). The element-wise
@@ -203,6 +233,15 @@ G4R_INLINE void top1_sigmoids(int64_t N, const T* y, T d, RowWork<T>& w) {
   }
 }
 
+// bpr_max_loss out of line, compiled for the baseline target: inlined into the AVX2 clone,
+// GCC contracted bpreg * R + -log(P) into an FMA in one row loop and not in another, so
+// the loss's last bit depended on which row computed it. Baseline x86-64 has no FMA: the
+// product is rounded on its own, everywhere, as before the fused rows.
+template <typename T>
+__attribute__((noinline)) T bpr_max_row_loss(T P, T bpreg, T R) {
+  return bpr_max_loss(P, bpreg, R);
+}
+
 // Loss of one row (unscaled); writes g = dL/dy (d's own derivative added at i) to g.
 // The formulas are losses.h's; the loops around them are split so that the exp-heavy
 // ones vectorise and the libm calls (log, log1p) sit in loops of their own.
@@ -261,7 +300,7 @@ G4R_INLINE T loss_and_grad_y(const LossConfig& c, int64_t N, int64_t i, RowWork<
     for (int64_t j = 0; j < N; ++j)
       g[j] = bpr_max_grad(s[j], sig[j], dsig[j], y[j], S1, inv_p, reg, R);
     g[i] += bpr_max_grad_positive(Q, inv_p);  // s_i = 0: g[i] was 0
-    return bpr_max_loss(P, reg, R);
+    return bpr_max_row_loss(P, reg, R);
   } else if constexpr (LOSS == LOSS_TOP1) {
     const T inv_n = T(1) / T(N);
     top1_sigmoids(N, y, d, w);
@@ -317,6 +356,16 @@ G4R_INLINE void activation_backward(const LossConfig& c, int64_t N, const RowWor
   }
 }
 
+// Non-finite scores: the loss is NaN (training must stop), so is the row's gradient.
+template <typename T>
+G4R_INLINE T nan_row(T* out, int64_t N) {
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  for (int64_t j = 0; j < N; ++j) out[j] = nan;
+  return nan;
+}
+
+// One row, any (loss, activation) pair: the passes above, one step each (10-13 passes
+// over the row; the published setups' pairs have fused rows, fused_loss_simd_rows.h).
 template <int64_t LOSS, int64_t ACT, typename T>
 G4R_INLINE T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* out, int64_t N,
                             int64_t i, RowWork<T>& w) {
@@ -325,12 +374,7 @@ G4R_INLINE T fused_loss_row(const LossConfig& c, const T* x, const T* off, T* ou
   } else {
     for (int64_t j = 0; j < N; ++j) w.z[j] = x[j];
   }
-  if (!all_finite(w.z, N)) {
-    // Non-finite scores: the loss is NaN (training must stop), so is the row's gradient.
-    const T nan = std::numeric_limits<T>::quiet_NaN();
-    for (int64_t j = 0; j < N; ++j) out[j] = nan;
-    return nan;
-  }
+  if (!all_finite(w.z, N)) return nan_row(out, N);
   activation_forward<ACT>(c, N, w);
   const T L = loss_and_grad_y<LOSS>(c, N, i, w, out);
   activation_backward<ACT>(c, N, w, out, out);
@@ -353,22 +397,81 @@ G4R_FLATTEN void fused_loss_rows(const LossConfig& c, const T* x, const T* off, 
     row_loss[i] = double(fused_loss_row<LOSS, ACT, T>(c, x + i * N, off, out + i * N, N, i, w));
 }
 
-#ifdef G4R_AVX2_CLONE
+#ifdef G4R_HAVE_SIMD_OPS
+// The fused rows, once per instruction set (csrc/cpu/fused_loss_simd_rows.h).
+namespace avx2 {
+using O = Avx2Ops;
+#define G4R_SIMD_TARGET G4R_AVX2_TARGET
+#define G4R_SIMD_FN inline __attribute__((always_inline, target(G4R_AVX2_TARGET)))
+#include "cpu/fused_loss_simd_rows.h"
+#undef G4R_SIMD_FN
+#undef G4R_SIMD_TARGET
+}  // namespace avx2
+
+// GCC 12 warns -Wmaybe-uninitialized inside its own AVX-512 intrinsics (their
+// _mm512_undefined_* pass-through operands, GCC bug 105593): silenced for this copy.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+namespace avx512 {
+using O = Avx512Ops;
+#define G4R_SIMD_TARGET G4R_AVX512_TARGET
+#define G4R_SIMD_FN inline __attribute__((always_inline, target(G4R_AVX512_TARGET)))
+#include "cpu/fused_loss_simd_rows.h"
+#undef G4R_SIMD_FN
+#undef G4R_SIMD_TARGET
+}  // namespace avx512
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// The general row in an AVX2 + FMA copy (GCC vectorises its loops 8 floats wide).
 template <int64_t LOSS, int64_t ACT>
-__attribute__((target("avx2,fma"))) G4R_FLATTEN void fused_loss_rows_avx2(
+__attribute__((target(G4R_AVX2_TARGET))) G4R_FLATTEN void general_rows_avx2(
     const LossConfig& c, const float* x, const float* off, float* out, int64_t N,
     int64_t begin, int64_t end, RowWork<float>& w, double* row_loss) {
   for (int64_t i = begin; i < end; ++i)
     row_loss[i] = double(fused_loss_row<LOSS, ACT, float>(c, x + i * N, off, out + i * N, N, i, w));
 }
-
-bool cpu_has_avx2_fma() {
-  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return ok;
-}
 #endif
 
-// Row loop for one dtype: float takes the AVX2 clone where the CPU has it.
+// The pairs with fused rows (fused_loss_simd_rows.h).
+template <int64_t LOSS, int64_t ACT>
+constexpr bool kHasFusedRows =
+    (LOSS == LOSS_CROSS_ENTROPY && ACT == ACT_SOFTMAX) || (LOSS == LOSS_BPR_MAX && ACT == ACT_ELU);
+
+// The copy of the row code float calls run: by default the widest one the CPU has.
+// GRU4REC_FAST_CPU_LOSS_PATH forces one, to compare them (tests/ops/test_fused_loss_rows.py):
+// avx512 or avx2 (the fused rows at 16 / 8 lanes), general (the general row's AVX2 copy,
+// the kernel as it was before the fused rows) or baseline (the portable copy: no FMA, so
+// its last bits differ). A copy the CPU cannot run falls back to the next one.
+enum class RowPath { kBaseline, kGeneral, kAvx2, kAvx512 };
+
+RowPath float_row_path() {
+  static const RowPath path = [] {
+#ifdef G4R_HAVE_SIMD_OPS
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f");
+#else
+    const bool avx2 = false, avx512 = false;
+#endif
+    const char* forced = std::getenv("GRU4REC_FAST_CPU_LOSS_PATH");
+    const std::string want = forced != nullptr ? forced : "auto";
+    TORCH_CHECK(want == "auto" || want == "avx512" || want == "avx2" || want == "general" ||
+                    want == "baseline",
+                "GRU4REC_FAST_CPU_LOSS_PATH must be one of auto, avx512, avx2, general, "
+                "baseline; got '", want, "'");
+    if (want == "baseline" || !avx2) return RowPath::kBaseline;
+    if (want == "general") return RowPath::kGeneral;
+    if (want == "avx2" || !avx512) return RowPath::kAvx2;
+    return RowPath::kAvx512;
+  }();
+  return path;
+}
+
+// Row loop for one dtype: float takes the copy float_row_path() names; double the
+// portable general row.
 template <int64_t LOSS, int64_t ACT>
 void run_rows(const LossConfig& c, const double* x, const double* off, double* out, int64_t N,
               int64_t begin, int64_t end, RowWork<double>& w, double* row_loss) {
@@ -378,10 +481,25 @@ void run_rows(const LossConfig& c, const double* x, const double* off, double* o
 template <int64_t LOSS, int64_t ACT>
 void run_rows(const LossConfig& c, const float* x, const float* off, float* out, int64_t N,
               int64_t begin, int64_t end, RowWork<float>& w, double* row_loss) {
-#ifdef G4R_AVX2_CLONE
-  if (cpu_has_avx2_fma()) {
-    fused_loss_rows_avx2<LOSS, ACT>(c, x, off, out, N, begin, end, w, row_loss);
-    return;
+#ifdef G4R_HAVE_SIMD_OPS
+  switch (float_row_path()) {
+    case RowPath::kAvx512:
+      if constexpr (kHasFusedRows<LOSS, ACT>) {
+        avx512::loss_rows<LOSS, ACT>(c, x, off, out, N, begin, end, w, row_loss);
+        return;
+      }
+      [[fallthrough]];
+    case RowPath::kAvx2:
+      if constexpr (kHasFusedRows<LOSS, ACT>) {
+        avx2::loss_rows<LOSS, ACT>(c, x, off, out, N, begin, end, w, row_loss);
+        return;
+      }
+      [[fallthrough]];
+    case RowPath::kGeneral:
+      general_rows_avx2<LOSS, ACT>(c, x, off, out, N, begin, end, w, row_loss);
+      return;
+    case RowPath::kBaseline:
+      break;
   }
 #endif
   fused_loss_rows<LOSS, ACT, float>(c, x, off, out, N, begin, end, w, row_loss);
@@ -405,12 +523,13 @@ std::tuple<at::Tensor, at::Tensor> fused_loss_fwd_bwd_cpu(const at::Tensor& scor
     // About 32k elements per task: small enough to split B = 32..256 rows over a
     // few threads, large enough to amortise the task start.
     const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(N, 1));
-    // Codes dispatched once per call, on the calling thread (an unknown one raises here).
+    // The row code's copy (it may raise for a bad GRU4REC_FAST_CPU_LOSS_PATH) and the
+    // codes, once per call, on the calling thread (an unknown code raises here).
+    if (std::is_same_v<scalar_t, float>) float_row_path();
     G4R_DISPATCH_LOSS(loss, "fused_loss_fwd_bwd_cpu", [&] {
       G4R_DISPATCH_FINAL_ACTIVATION(final_act, "fused_loss_fwd_bwd_cpu", [&] {
         at::parallel_for(0, B, grain, [&](int64_t begin, int64_t end) {
-          std::vector<scalar_t> buf(RowWork<scalar_t>::kArrays * N);
-          RowWork<scalar_t> w(buf, N);
+          RowWork<scalar_t> w(N);
           run_rows<kLoss, kAct>(cfg, x, off, out, N, begin, end, w, row_loss.data());
         });
       });

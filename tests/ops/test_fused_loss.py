@@ -95,6 +95,20 @@ def test_matches_reference_float64(loss, act, offset, shape, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (3, 8), (3, 9), (1, 2049), (3, 2049)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("offset", [False, True], ids=["no_offset", "offset"])
+@pytest.mark.parametrize("loss,act,bpreg", [("cross-entropy", "softmax", 0.0),
+                                            ("bpr-max", "elu-0.5", 1.95)])
+def test_published_setups_odd_row_lengths(loss, act, bpreg, offset, shape, dtype, device):
+    """The published setups' pairs (the CPU kernel's fused rows) at row lengths that
+    end in partial vectors of 8 and 16 lanes, one-row batches included."""
+    B, N = shape
+    _check(B, N, loss, act, dtype, device, seed=B * 7919 + N, offset=offset, bpreg=bpreg)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize("shape", [(1, 1), (7, 7), (13, 63), (80, 2128)], ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("loss,act", [("cross-entropy", "softmax"), ("cross-entropy", "relu"),
                                       ("cross-entropy", "softmax_logit"),
