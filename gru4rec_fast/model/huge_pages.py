@@ -11,6 +11,9 @@ that refuses huge pages and ``GRU4REC_FAST_HUGE_PAGES=0`` all get ordinary memor
 
 Allocation only: values are identical either way, and the tensors are ordinary CPU
 tensors to everything else (save/load, pickling, clone, ``.to(device)``, numpy).
+
+Why not torch's own THP_MEM_ALLOC_ENABLE=1: it is an opt-in for every large CPU
+allocation of the process; this targets the item tables only, on by default.
 """
 import torch
 
