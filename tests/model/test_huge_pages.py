@@ -113,6 +113,41 @@ def test_switch_off_gives_ordinary_memory(monkeypatch, value):
     assert _advised(C().empty_huge_pages([8 * MIB // 4], torch.float32))
 
 
+_REFUSED_MAPPING = """
+import resource, sys, torch
+from gru4rec_fast import _ext
+C = _ext.ext()
+torch.set_num_threads(1)                  # no thread stacks to map after the limit is set
+C.empty_huge_pages([1], torch.uint8).fill_(1)
+def vm_size():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+n = 64 << 20
+out = []
+for spare_mib in (1, 3):   # the huge mapping needs n + 2 MiB of address space, malloc ~n
+    resource.setrlimit(resource.RLIMIT_AS, (vm_size() + n + (spare_mib << 20), resource.RLIM_INFINITY))
+    t = C.empty_huge_pages([n], torch.uint8).fill_(7)
+    out.append((t.data_ptr() % (2 << 20) == 0, int(t[0]), int(t[-1])))
+    del t
+    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+print(out)
+"""
+
+
+def test_refused_mapping_falls_back_to_ordinary_memory():
+    """When the kernel refuses the huge mapping (here: an address-space limit that
+    leaves room for the tensor but not for the 2 MiB of alignment slack), the tensor
+    still comes, from the ordinary allocator."""
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([sys.executable, "-c", _REFUSED_MAPPING], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": root}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[(False, 7, 7), (True, 7, 7)]"
+
+
 def test_bad_shape_is_refused():
     with pytest.raises(RuntimeError, match="negative dimension"):
         C().empty_huge_pages([4, -1], torch.float32)
