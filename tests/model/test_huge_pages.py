@@ -217,8 +217,13 @@ def _events(n_items, start=0, seed=0):
                          "ItemId": items[:n], "Time": np.arange(n, dtype=np.int64)})
 
 
-def _fit(data, model=None, **kw):
-    m = model or GRU4Rec(seed=5, **PARAMS)
+MODES = {"separate": dict(embedding=128), "none": dict(embedding=0),
+         "shared": dict(constrained_embedding=True)}
+TABLES = {"separate": ["E", "Wy"], "none": ["Wx0", "Wy"], "shared": ["Wy"]}
+
+
+def _fit(data, model=None, mode="separate", **kw):
+    m = model or GRU4Rec(seed=5, **{**PARAMS, **MODES[mode]})
     return m.fit(data, verbose=False, max_steps=40, sample_store_size=0, **kw)
 
 
@@ -234,10 +239,11 @@ def _large_item_tensors(m):
     return out
 
 
-def _on_huge_pages(m):
+def _on_huge_pages(m, mode):
     tensors = _large_item_tensors(m)
-    # Wy, E, and s1 and velocity of each (adagrad with momentum)
-    assert sorted(n for n, _ in tensors) == ["E", "E.s1", "E.velocity", "Wy", "Wy.s1", "Wy.velocity"]
+    # the mode's tables, and s1 and velocity of each (adagrad with momentum)
+    assert sorted(n for n, _ in tensors) == sorted(f"{k}{s}" for k in TABLES[mode]
+                                                   for s in ("", ".s1", ".velocity"))
     return {n: t.data_ptr() % (2 * MIB) == 0 and (not THP or _advised(t)) for n, t in tensors}
 
 
@@ -249,31 +255,32 @@ def _same_model(a, b):
             assert torch.equal(a.optim_state[k][s], b.optim_state[k][s]), (k, s)
 
 
-def test_model_tables_on_huge_pages_and_bit_identical_to_ordinary_memory(monkeypatch, tmp_path):
+@pytest.mark.parametrize("mode", list(MODES))
+def test_model_tables_on_huge_pages_and_bit_identical_to_ordinary_memory(monkeypatch, tmp_path, mode):
     data = _events(N_ITEMS)
-    huge = _fit(data)
-    assert huge.n_items == N_ITEMS
-    assert all(_on_huge_pages(huge).values()), _on_huge_pages(huge)
+    huge = _fit(data, mode=mode)
+    assert huge.n_items == N_ITEMS and huge.optim_state["Wy"]["s1"].any()     # it trained
+    assert all(_on_huge_pages(huge, mode).values()), _on_huge_pages(huge, mode)
 
     monkeypatch.setenv(SWITCH, "0")
-    plain = _fit(data)
-    assert not any(_on_huge_pages(plain).values())
+    plain = _fit(data, mode=mode)
+    assert not any(_on_huge_pages(plain, mode).values())
     _same_model(huge, plain)
 
     # save / load: the loaded tables are on huge pages again (the switch decides)
     monkeypatch.delenv(SWITCH)
     huge.save(tmp_path / "m.pt")
     loaded = GRU4Rec.load(tmp_path / "m.pt")
-    assert all(_on_huge_pages(loaded).values())
+    assert all(_on_huge_pages(loaded, mode).values())
     _same_model(loaded, huge)
 
     # warm start with new items: the capacity buffers grow on huge pages; still identical
     more = _events(2000, start=N_ITEMS, seed=1)
     _fit(more, loaded, warm_start=True)
-    assert loaded._rows.n_reallocations == 1 and all(_on_huge_pages(loaded).values())
+    assert loaded._rows.n_reallocations == 1 and all(_on_huge_pages(loaded, mode).values())
     monkeypatch.setenv(SWITCH, "0")
     _fit(more, plain, warm_start=True)
-    assert not any(_on_huge_pages(plain).values())
+    assert not any(_on_huge_pages(plain, mode).values())
     _same_model(loaded, plain)
     recs_a = loaded.recommend([1, 2], [3, N_ITEMS + 5], k=5)
     recs_b = plain.recommend([1, 2], [3, N_ITEMS + 5], k=5)
