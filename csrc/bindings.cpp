@@ -6,6 +6,7 @@
 #include "common/code_tables.h"
 #include "cpu/dense_update_cpu.h"
 #include "cpu/dropout_mask_cpu.h"
+#include "cpu/huge_page_alloc.h"
 #include "cpu/sparse_row_update_cpu.h"
 
 namespace g = gru4rec;
@@ -64,6 +65,16 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "gru4rec_fast/ops/_codes.py is generated from this (scripts/gen_codes.py)");
 
   g::bind_train_loop(m);
+
+  // gru4rec_fast/model/huge_pages.py allocates the item tables through these.
+  m.def("empty_huge_pages", &g::empty_huge_pages, py::arg("size"), py::arg("dtype"),
+        "an uninitialised contiguous CPU tensor, on transparent huge pages (2 MiB-aligned "
+        "anonymous mmap, MADV_HUGEPAGE) when it is large enough and GRU4REC_FAST_HUGE_PAGES "
+        "is not 0; else at::empty (csrc/cpu/huge_page_alloc.h)");
+  m.def("huge_pages_enabled", &g::huge_pages_enabled,
+        "False when GRU4REC_FAST_HUGE_PAGES=0 or on a non-Linux build");
+  m.attr("huge_page_bytes") = g::kHugePageBytes;
+  m.attr("huge_page_min_bytes") = g::kHugePageMinBytes;
 
   // For tests only (tests/ops/test_sparse_row_update.py): the training loop's one-pass
   // update of the output table and its bias. Each state is (s1, s2, velocity, steps).

@@ -62,6 +62,11 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("with_cuda", []() { return true; }, "the emulated ops run the CUDA kernels");
   m.attr("ops_namespace") = "gru4rec_fast_emu";
   g::bind_train_loop(m, pybind11::module_local());
+  // gru4rec_fast._C's allocator of the item tables (csrc/cpu/huge_page_alloc.h), which
+  // gru4rec_fast/model/huge_pages.py calls: the emulated device's memory is ordinary.
+  m.def("empty_huge_pages", [](at::IntArrayRef size, at::ScalarType dtype) {
+    return at::empty(size, at::TensorOptions().dtype(dtype));
+  }, pybind11::arg("size"), pybind11::arg("dtype"));
   m.def("set_schedule_seed", [](uint64_t seed) { g4r_emu::set_schedule_seed(seed); },
         pybind11::arg("seed"),
         "seed of the random thread order between barriers (also resets the counters)");

@@ -30,7 +30,7 @@ start, resume), or None for a fresh zero state (``step_fn.optim_state``).
 import torch
 
 from gru4rec_fast.ops import enums
-from gru4rec_fast.model import network, optim_state as OS, params as P
+from gru4rec_fast.model import huge_pages, network, optim_state as OS, params as P
 from gru4rec_fast.model.optim import dense_update_
 from gru4rec_fast.ops.enums import resolve_adapt_params
 
@@ -59,11 +59,12 @@ class _StepBase:
         self.optim_state = optim_state
         dev, dt = weights["Wy"].device, weights["Wy"].dtype
         self.device, self.dtype = dev, dt
-        # logQ correction (training only): log(supp) per item, ready to gather.
+        # logQ correction (training only): log(supp) per item, ready to gather (an item
+        # table, so on huge pages like the others: model/huge_pages.py).
         self.logq = p["logq"]
         if self.logq > 0:
-            self.log_supp = torch.log(torch.as_tensor(supports, dtype=torch.float64)
-                                      .clamp_min(1e-30)).to(device=dev, dtype=dt)
+            self.log_supp = huge_pages.item_table(
+                torch.log(torch.as_tensor(supports, dtype=torch.float64).clamp_min(1e-30)), dev, dt)
 
     def step(self, X, T, reset, S, H):
         raise NotImplementedError

@@ -22,7 +22,7 @@ per-fit vectors of length n_items (the sampling CDF and logQ's log-supports, bui
 the new data) and the epoch schedule are new in every fit, as in a first fit. ``save``
 copies a view out of its buffer (persistence.py) so files hold n_items rows.
 """
-import torch
+from gru4rec_fast.model import huge_pages
 
 
 class RowBuffers:
@@ -69,7 +69,8 @@ class RowBuffers:
             for k, b in self._buffers.items():
                 if not b.numel():
                     continue
-                nb = torch.empty((cap,) + tuple(b.shape[1:]), dtype=b.dtype, device=b.device)
+                # item tables: on huge pages, like the first buffers (model/huge_pages.py)
+                nb = huge_pages.empty((cap,) + tuple(b.shape[1:]), b.dtype, b.device)
                 nb.narrow(0, 0, self.n_rows).copy_(b.narrow(0, 0, self.n_rows))
                 self._buffers[k] = nb
             self.n_reallocations += 1

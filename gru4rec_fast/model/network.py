@@ -26,6 +26,7 @@ with 42), so two implementations start from equal weights.
 import numpy as np
 import torch
 
+from gru4rec_fast.model import huge_pages
 from gru4rec_fast.ops import enums
 
 SPARSE_NAMES = enums.ITEM_TABLES  # updated row-sparse (csrc/common/code_tables.h)
@@ -68,7 +69,8 @@ def _block(rng, shape, p, fan_shape=None):
 
 
 def init_weights(p, n_items, seed=42, dtype=torch.float32, device="cpu"):
-    """A dict name -> tensor of freshly initialised weights (see the module doc)."""
+    """A dict name -> tensor of freshly initialised weights (see the module doc); the
+    item tables on huge pages (``model.huge_pages``)."""
     rng = np.random.RandomState(42 if seed is None else int(seed) % (2 ** 32))
     layers = p["layers"]
     mode = embedding_mode(p)
@@ -91,8 +93,12 @@ def init_weights(p, n_items, seed=42, dtype=torch.float32, device="cpu"):
         in_size = d
     w["Wy"] = _block(rng, (n_items, layers[-1]), p)
     w["By"] = np.zeros(n_items)
-    return {k: torch.from_numpy(np.ascontiguousarray(v)).to(device=device, dtype=dtype)
-            for k, v in w.items()}
+    out = {}
+    for k, v in w.items():
+        t = torch.from_numpy(np.ascontiguousarray(v))
+        out[k] = (huge_pages.item_table(t, device, dtype) if k in SPARSE_NAMES
+                  else t.to(device=device, dtype=dtype))
+    return out
 
 
 def init_item_rows(p, n_items_before, n_items_after, rng):

@@ -14,9 +14,8 @@ views of ``as_train_loop_states``) and the one the reference backend updates (th
 ``sparse_row_state`` / ``dense_state``), so a model can continue training on either
 backend. The formulas are in ``gru4rec_fast.model.optim``.
 """
-import torch
 
-from gru4rec_fast.model import network
+from gru4rec_fast.model import huge_pages, network
 from gru4rec_fast.model.optim import DenseState
 from gru4rec_fast.ops import enums
 from gru4rec_fast.ops.sparse_row_update import SparseRowState
@@ -36,13 +35,17 @@ def needed(adapt, momentum):
 
 
 def new_state(weights, adapt, momentum):
-    """Zero optimiser state for ``weights`` (see the module doc)."""
+    """Zero optimiser state for ``weights`` (see the module doc); that of the item
+    tables on huge pages, like the tables (``model.huge_pages``)."""
     need = needed(adapt, momentum)
     out = {}
     for k, w in weights.items():
-        empty = w.new_empty(0)
-        z = lambda: torch.zeros_like(w, memory_format=torch.contiguous_format)  # noqa: E731
-        out[k] = {s: (empty if s not in need else w.new_zeros(_rows(k, w)) if s == "steps" else z())
+        if k in network.SPARSE_NAMES:
+            zeros = lambda shape: huge_pages.zeros(shape, w.dtype, w.device)  # noqa: E731
+        else:
+            zeros = lambda shape: w.new_zeros(shape)  # noqa: E731
+        out[k] = {s: (w.new_empty(0) if s not in need
+                      else zeros((_rows(k, w),) if s == "steps" else tuple(w.shape)))
                   for s in KEYS}
     return out
 

@@ -31,7 +31,7 @@ import torch
 
 from gru4rec_fast._atomic import atomic_write
 from gru4rec_fast.data import ItemIndex
-from gru4rec_fast.model import network, optim_state as OS
+from gru4rec_fast.model import huge_pages, network, optim_state as OS
 
 FORMAT = "gru4rec_fast"
 FORMAT_VERSION = 2
@@ -133,7 +133,13 @@ def restore_state(model, d, path, what="load"):
         if tuple(w[k].shape) != tuple(s):
             raise ValueError(f"{what}: {path}: weight {k} has shape {tuple(w[k].shape)}, expected {s}")
     to = dict(device=model.device, dtype=model.dtype)
-    weights = {k: w[k].to(**to).contiguous() for k in shapes}
+
+    def place(k, t):        # the item tables and their state on huge pages, as fit makes them
+        if k in network.SPARSE_NAMES:
+            return huge_pages.item_table(t, **to)
+        return t.to(**to).contiguous()
+
+    weights = {k: place(k, w[k]) for k in shapes}
     opt = d.get("optimizer") if d["format_version"] >= 2 else None
     state, optim_for = None, None
     if opt is not None:
@@ -143,7 +149,7 @@ def restore_state(model, d, path, what="load"):
             OS.check_state(st, weights, *optim_for, what=f"{what}: {path}")
         except (KeyError, TypeError) as e:
             raise ValueError(f"{what}: {path}: malformed optimiser state ({e})") from None
-        state = {k: {s: t.to(**to).contiguous() for s, t in st[k].items()} for k in weights}
+        state = {k: {s: place(k, t) for s, t in st[k].items()} for k in weights}
     if d["format_version"] >= 2:
         training = d["training"]
         rounds, epochs = int(training["rounds"]), int(training["epochs"])
