@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -108,16 +109,25 @@ def _wait_for_a_trial(storage, name, proc, timeout=180):
 @pytest.mark.slow
 def test_two_processes_share_one_postgresql_study(postgres_url, tmp_path):
     train, test, space = write_inputs(tmp_path / "inputs")
-    fixed = FIXED.replace("n_epochs=2", "n_epochs=4")      # ~2 s trials: room to share
+    fixed = FIXED.replace("n_epochs=2", "n_epochs=4")
     common = ("-nt", 8, "--storage", postgres_url, "--study-name", "shared")
     url = postgres_url.replace("postgresql://", "postgresql+psycopg://")   # SQLAlchemy form
     first = start_paropt(train, test, space, tmp_path / "a", *common, "--seed", 1, fixed=fixed)
     second = None
     try:
-        # the second "machine" joins once the first is running trials
+        # The second "machine" joins once the first is running trials. The first is held
+        # (SIGSTOP) until the second has started a trial too: trials take well under a
+        # second now, and a free-running first process could finish all 8 before the
+        # second's imports are done. Held for seconds, far below the 120 s grace period,
+        # so its running trial is not failed as stale.
         _wait_for_a_trial(url, "shared", first)
-        second = start_paropt(train, test, space, tmp_path / "b", *common, "--seed", 2,
-                              fixed=fixed)
+        os.kill(first.pid, signal.SIGSTOP)
+        try:
+            second = start_paropt(train, test, space, tmp_path / "b", *common, "--seed", 2,
+                                  fixed=fixed)
+            _wait_for_a_trial(url, "shared", second)
+        finally:
+            os.kill(first.pid, signal.SIGCONT)
         logs = [p.communicate(timeout=600)[0] for p in (first, second)]
     finally:
         for p in (first, second):
