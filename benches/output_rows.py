@@ -6,6 +6,11 @@ results checked equal to the bit first.
     python benches/output_rows.py [--items 50000] [--dim 100] [--batch 32] [--samples 2048]
                                   [--optimizer adagrad] [--threads 1] [--repeats 7]
 
+Beside them, a traffic floor: the same rows' memory traffic with the least arithmetic,
+ATen's index_add_ of one gradient row per distinct id into W_y and into its optimiser
+state (read each row and its gradient, write it back; no sort, no optimiser math, no
+bias), so that the one-pass update's distance from what its cold rows cost is measured.
+
 Each step draws fresh popularity-skewed ids (as the sampled negatives are) and gathers
 W[Y] first, as the scores phase does, so the rows arrive as warm or cold as in training.
 Times are thread CPU time (time.thread_time: less disturbed by a loaded machine than
@@ -24,15 +29,25 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from timing import machine_name  # noqa: E402
 
 from gru4rec_fast import _ext  # noqa: E402
+from gru4rec_fast.model import huge_pages  # noqa: E402
 from gru4rec_fast.ops.enums import resolve_adapt_params  # noqa: E402
 from gru4rec_fast.ops.sparse_row_update import SparseRowState  # noqa: E402
 
 
 def tables(n, d, optimizer, seed):
+    """W_y, b_y and their optimiser state, allocated as the model allocates them (on
+    transparent huge pages where possible: gru4rec_fast/model/huge_pages.py)."""
     g = torch.Generator().manual_seed(seed)
-    W = torch.randn(n, d, generator=g) * 0.01
-    b = torch.zeros(n)
-    return W, b, SparseRowState(W, optimizer), SparseRowState(b, optimizer)
+    W = huge_pages.item_table(torch.randn(n, d, generator=g) * 0.01)
+    b = huge_pages.zeros((n,), torch.float32)
+    states = []
+    for t in (W, b):
+        st = SparseRowState(t, optimizer)
+        for name in ("state1", "state2", "velocity"):
+            if getattr(st, name).numel():
+                setattr(st, name, huge_pages.zeros(tuple(t.shape), t.dtype))
+        states.append(st)
+    return (W, b, *states)
 
 
 def two_calls(W, b, sw, sb, X, Y, gW, gb, p1, p2):
@@ -82,6 +97,16 @@ def main(argv=None):
         for x, y in zip(s.tensors(), t.tensors()))
     if not same:
         sys.exit("output_rows: the one-pass update differs from the two calls")
+    distinct = [torch.unique(torch.cat([X, Y])) for X, Y, _, _ in steps]
+    distinct_grads = [torch.randn(len(u), d, generator=g) for u in distinct]
+    floor_tables = tables(n, d, args.optimizer, seed=0)
+
+    def traffic_floor(W, b, sw, sb, X, Y, gW, gb, p1, p2, i):
+        W.index_add_(0, distinct[i], distinct_grads[i])
+        sw.tensors()[0].index_add_(0, distinct[i], distinct_grads[i])
+
+    ways["traffic floor"] = traffic_floor
+    state["traffic floor"] = floor_tables
     times = {k: [] for k in ways}
     for _ in range(args.repeats):                      # interleaved: A, B, A, B, ...
         for k, f in ways.items():
@@ -90,17 +115,21 @@ def main(argv=None):
             for i in range(args.steps):
                 X, Y, gW, gb = steps[i % len(steps)]
                 W.index_select(0, Y)                   # the scores phase's gather
+                extra = (i % len(steps),) if k == "traffic floor" else ()
                 t = time.thread_time()
-                f(*state[k], X, Y, gW, gb, p1, p2)
+                f(*state[k], X, Y, gW, gb, p1, p2, *extra)
                 total += time.thread_time() - t
             times[k].append(total / args.steps * 1e6)
     print(f"output-layer row update, {machine_name('cpu')}, {n} x {d} "
-          f"{args.optimizer}, {B} + {N} ids, bit-identical: yes")
+          f"{args.optimizer}, {B} + {N} ids ({statistics.median(len(u) for u in distinct):.0f} "
+          f"distinct, median), bit-identical: yes")
     for k, v in times.items():
         v = sorted(v)
         print(f"  {k:9s}: {v[0]:.0f} / {statistics.median(v):.0f} / {v[-1]:.0f} us/step (min / median / max)")
     ratio = [x / y for x, y in zip(times["two calls"], times["one pass"])]
     print(f"  two calls / one pass per repeat: {min(ratio):.2f} / {statistics.median(ratio):.2f} / {max(ratio):.2f}")
+    ratio = [x / y for x, y in zip(times["one pass"], times["traffic floor"])]
+    print(f"  one pass / traffic floor per repeat: {min(ratio):.2f} / {statistics.median(ratio):.2f} / {max(ratio):.2f}")
 
 
 if __name__ == "__main__":
