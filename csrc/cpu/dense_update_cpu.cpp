@@ -25,6 +25,7 @@
 #include "common/dispatch.h"
 #include "common/enums.h"
 #include "common/optimizers.h"  // adam_bias_correction, OptimizerHyper
+#include "cpu/table_ptrs_cpu.h"
 
 namespace gru4rec {
 
@@ -142,10 +143,9 @@ inline void step_element(E& p, E& s1, E& s2, E& v, const E& g,
   }
 }
 
+// The table's pointers (table_ptrs_cpu.h), its row width and the step's hyper-parameters.
 template <typename T>
-struct DensePtrs {
-  T *P, *S1, *S2, *V, *STEP;
-  const T* G;
+struct DensePtrs : TablePtrs<T> {
   int64_t d;
   OptimizerHyper<T> h;
 };
@@ -234,15 +234,7 @@ void dense_update_cpu_(SparseRowTable& t, int64_t optimizer, double lr, double m
                               static_cast<T>(lmbd), static_cast<T>(eps),
                               static_cast<T>(p1), static_cast<T>(p2)};
     G4R_DISPATCH_OPTIMIZER(optimizer, momentum > 0.0, "dense_update_", [&] {
-      DensePtrs<T> k;
-      k.P = t.param.data_ptr<T>();
-      k.G = t.grads.data_ptr<T>();
-      k.S1 = kOptimizers[kOpt].uses_s1 ? t.state1.data_ptr<T>() : nullptr;
-      k.S2 = kOptimizers[kOpt].uses_s2 ? t.state2.data_ptr<T>() : nullptr;
-      k.V = kMomentum ? t.velocity.data_ptr<T>() : nullptr;
-      k.STEP = kOptimizers[kOpt].uses_steps ? t.step_count.data_ptr<T>() : nullptr;
-      k.d = d;
-      k.h = h;
+      const DensePtrs<T> k{table_ptrs<T, kOpt, kMomentum>(t), d, h};
       // The row kernel's split (~16k elements per task): the result does not depend on
       // it (each element's step is independent), only the speed does.
       const int64_t grain = std::max<int64_t>(1, 16384 / (d + 32));

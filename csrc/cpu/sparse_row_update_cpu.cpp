@@ -30,6 +30,7 @@
 #include "common/dispatch.h"
 #include "common/enums.h"
 #include "common/optimizers.h"  // adam_bias_correction
+#include "cpu/table_ptrs_cpu.h"
 
 namespace gru4rec {
 
@@ -238,25 +239,6 @@ inline void prefetch_row(const T* row, int64_t d) {
   const char* p = reinterpret_cast<const char*>(row);
   const int64_t bytes = d * static_cast<int64_t>(sizeof(T));
   for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, RW, 3);
-}
-
-// One table's pointers as a task of update_rows uses them (unused state: null).
-template <typename T>
-struct TablePtrs {
-  T *P = nullptr, *S1 = nullptr, *S2 = nullptr, *V = nullptr, *STEP = nullptr;
-  const T* G = nullptr;
-};
-
-template <typename T, int64_t OPT, bool MOMENTUM>
-TablePtrs<T> table_ptrs(const SparseRowTable& t) {
-  TablePtrs<T> k;
-  k.P = t.param.data_ptr<T>();
-  k.G = t.grads.data_ptr<T>();
-  k.S1 = kOptimizers[OPT].uses_s1 ? t.state1.data_ptr<T>() : nullptr;
-  k.S2 = kOptimizers[OPT].uses_s2 ? t.state2.data_ptr<T>() : nullptr;
-  k.V = MOMENTUM ? t.velocity.data_ptr<T>() : nullptr;
-  k.STEP = kOptimizers[OPT].uses_steps ? t.step_count.data_ptr<T>() : nullptr;
-  return k;
 }
 
 // Everything one task of update_rows reads and writes: the d-wide table, and with
