@@ -57,19 +57,15 @@ def main(argv=None):
     gemm_us = collections.Counter()
     draw_us, n_blocks = 0.0, 0
     for ev in prof.events():
-        if ev.name in DRAW_OPS and not _under_phase(ev):
+        if ev.name in DRAW_OPS and _phase_of(ev) is None:
             draw_us += ev.cpu_time_total
             n_blocks += ev.name == "gru4rec_fast::cdf_search"
         if ev.name.startswith("g4r::"):
             phase_us[ev.name] += ev.cpu_time_total
         elif ev.name in GEMM_OPS:
-            parent = ev.cpu_parent
-            while parent is not None and not parent.name.startswith("g4r::"):
-                if parent.name in GEMM_OPS:        # an addmm calling mm: count once
-                    break
-                parent = parent.cpu_parent
-            if parent is not None and parent.name.startswith("g4r::"):
-                gemm_us[parent.name] += ev.cpu_time_total
+            phase = _phase_of(ev, stop_at=GEMM_OPS)    # an addmm calling mm: count once
+            if phase is not None:
+                gemm_us[phase] += ev.cpu_time_total
     ops = step_products(network.init_weights(model.hyper, model.n_items, seed=0),
                         model.hyper["layers"], network.embedding_mode(model.hyper),
                         hyper["batch_size"], params["n_sample"])
@@ -90,13 +86,17 @@ def main(argv=None):
     print(format_table(rows, ["phase", "us/step", "share", "GEMM us/step (profiled)", "other us/step"]))
 
 
-def _under_phase(ev):
+def _phase_of(ev, stop_at=()):
+    """The name of the g4r:: phase an event runs under, or None: outside every phase, or
+    below an enclosing event named in ``stop_at`` first."""
     parent = ev.cpu_parent
     while parent is not None:
         if parent.name.startswith("g4r::"):
-            return True
+            return parent.name
+        if parent.name in stop_at:
+            return None
         parent = parent.cpu_parent
-    return False
+    return None
 
 
 if __name__ == "__main__":
