@@ -18,6 +18,7 @@ allocation of the process; this targets the item tables only, on by default.
 import torch
 
 from gru4rec_fast import _ext
+from gru4rec_fast.ops.enums import ITEM_TABLES
 
 
 def _cpu_with_extension(device):
@@ -45,3 +46,12 @@ def item_table(t, device=None, dtype=None):
     if not _cpu_with_extension(device):
         return t.to(device=device, dtype=dtype).contiguous()
     return empty(t.shape, dtype, device).copy_(t)
+
+
+def place(name, t, device=None, dtype=None):
+    """Weight (or optimiser state) ``name`` as ``t.to(device, dtype).contiguous()``: an
+    item table (``ITEM_TABLES``: Wy, By, E, Wx0) by ``item_table``, on huge pages where
+    possible; any other weight as ``Tensor.to`` gives it."""
+    if name in ITEM_TABLES:
+        return item_table(t, device, dtype)
+    return t.to(device=device, dtype=dtype).contiguous()

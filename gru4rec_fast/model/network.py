@@ -93,12 +93,8 @@ def init_weights(p, n_items, seed=42, dtype=torch.float32, device="cpu"):
         in_size = d
     w["Wy"] = _block(rng, (n_items, layers[-1]), p)
     w["By"] = np.zeros(n_items)
-    out = {}
-    for k, v in w.items():
-        t = torch.from_numpy(np.ascontiguousarray(v))
-        out[k] = (huge_pages.item_table(t, device, dtype) if k in SPARSE_NAMES
-                  else t.to(device=device, dtype=dtype))
-    return out
+    return {k: huge_pages.place(k, torch.from_numpy(np.ascontiguousarray(v)), device, dtype)
+            for k, v in w.items()}
 
 
 def init_item_rows(p, n_items_before, n_items_after, rng):

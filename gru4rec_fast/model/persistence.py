@@ -133,13 +133,8 @@ def restore_state(model, d, path, what="load"):
         if tuple(w[k].shape) != tuple(s):
             raise ValueError(f"{what}: {path}: weight {k} has shape {tuple(w[k].shape)}, expected {s}")
     to = dict(device=model.device, dtype=model.dtype)
-
-    def place(k, t):        # the item tables and their state on huge pages, as fit makes them
-        if k in network.SPARSE_NAMES:
-            return huge_pages.item_table(t, **to)
-        return t.to(**to).contiguous()
-
-    weights = {k: place(k, w[k]) for k in shapes}
+    # the item tables and their state on huge pages, as fit makes them
+    weights = {k: huge_pages.place(k, w[k], **to) for k in shapes}
     opt = d.get("optimizer") if d["format_version"] >= 2 else None
     state, optim_for = None, None
     if opt is not None:
@@ -149,7 +144,7 @@ def restore_state(model, d, path, what="load"):
             OS.check_state(st, weights, *optim_for, what=f"{what}: {path}")
         except (KeyError, TypeError) as e:
             raise ValueError(f"{what}: {path}: malformed optimiser state ({e})") from None
-        state = {k: {s: place(k, t) for s, t in st[k].items()} for k in weights}
+        state = {k: {s: huge_pages.place(k, t, **to) for s, t in st[k].items()} for k in weights}
     if d["format_version"] >= 2:
         training = d["training"]
         rounds, epochs = int(training["rounds"]), int(training["epochs"])
